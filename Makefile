@@ -1,0 +1,41 @@
+# The README's two commands: `make lab` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+# Notebook-level parallelism for nbmake (2 cores here; more only on bigger machines).
+JOBS ?= 2
+
+.PHONY: lab test install lint clean assignments bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project's metadata changed (a second `make` does nothing here).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade --quiet "pip>=23"
+	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --notebook-dir=lectures $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check eep596gan tests benchmarks
+
+test: $(STAMP) lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" EEP596GAN_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --durations=15 tests
+
+# Regenerate the student versions from solutions/ (instructors only).
+assignments: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m eep596gan.grading generate --all
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_trainer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

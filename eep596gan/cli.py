@@ -1,0 +1,177 @@
+"""The `eep596gan` command: `train`, `grade` and `doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "train_command", "doctor"]
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model and write samples.png, metrics.json, checkpoint.pt")
+    p.add_argument("model", choices=["gan", "dcgan", "vae", "ar"], help="what to train")
+    p.add_argument("--data", default="digits", help="digits, mnist, fashion_mnist, ring8, grid25, moons, swissroll")
+    p.add_argument("--steps", type=int, help="training steps (default: the recipe's)")
+    p.add_argument("--batch-size", type=int, help="minibatch size m (default: the recipe's)")
+    p.add_argument("--k", type=int, help="discriminator steps per generator step (default 1)")
+    p.add_argument("--loss", help="nonsaturating, minimax, lsgan, hinge or wgan-gp")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    p.add_argument("--root", help="folder for torchvision datasets")
+    p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--out", required=True, help="output folder")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `eep596gan` console script."""
+    parser = argparse.ArgumentParser(prog="eep596gan", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    grade = sub.add_parser("grade", help="autograde a folder (or zip) of student submissions")
+    from . import grading
+
+    grading.add_arguments(grade)
+    sub.add_parser("doctor", help="versions, device and which datasets are available offline")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return train_command(args)
+        if args.command == "grade":
+            return grading.run(args)
+        return doctor()
+    except (ValueError, FileNotFoundError, FloatingPointError, RuntimeError) as err:
+        print(f"eep596gan {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """`eep596gan train`: GANs here; the VAE and autoregressive models in `likelihood_command`."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.model in ("vae", "ar"):
+        from .likelihood import train_command as likelihood_command
+
+        return likelihood_command(args)
+    return _train_gan(args, out)
+
+
+def _train_gan(args, out: Path) -> int:
+    from .data import POINT_DATASETS, load_images, sample_2d
+    from .device import get_device, seed_everything
+    from .recipes import build_gan, recipe
+    from .train import GANTrainer
+
+    r = recipe(args.model, args.data, steps=args.steps, batch_size=args.batch_size, k=args.k,
+               loss=args.loss, lr=args.lr)
+    device = get_device(args.device)
+    seed_everything(args.seed)
+    points = args.data in POINT_DATASETS
+    if points:
+        x = sample_2d(args.data, 50_000, seed=args.seed)
+    else:
+        x, _ = load_images(args.data, root=args.root)
+    generator, discriminator = build_gan(r, tuple(x.shape[1:]))
+    trainer = GANTrainer(generator, discriminator, latent_dim=r.latent_dim, k=r.k, lr=r.lr, betas=r.betas,
+                         loss=r.loss, device=device, seed=args.seed, decay_steps=r.steps if r.decay else None)
+    ckpt = out / "checkpoint.pt"
+    if args.resume and ckpt.is_file():
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at step {trainer.step}")
+    elif args.resume:
+        print(f"no checkpoint at {ckpt}: starting from step 0")
+    todo = max(0, r.steps - trainer.step)
+    t0 = time.perf_counter()
+    trainer.fit(x, todo, r.batch_size, progress=not args.no_progress, checkpoint_path=ckpt,
+                checkpoint_every=args.checkpoint_every)
+    if todo == 0:
+        trainer.save(ckpt)
+    seconds = time.perf_counter() - t0
+    metrics = {"model": args.model, "data": args.data, "seed": args.seed, "steps": trainer.step,
+               "steps_this_run": todo, "seconds": round(seconds, 3),
+               "images_per_second": round(todo * r.batch_size * r.k / seconds, 1) if todo else 0.0,
+               "device": str(device), "recipe": {k: v for k, v in vars(r).items()}}
+    metrics.update(_gan_metrics(trainer, x, args, points))
+    _plot_samples(trainer, x, out / "samples.png", points)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in metrics.items() if k != "recipe"}, indent=2))
+    print(f"wrote {out / 'samples.png'}, {out / 'metrics.json'}, {ckpt}")
+    return 0
+
+
+def _gan_metrics(trainer, x, args, points: bool) -> dict:
+    import torch
+
+    from . import metrics
+    from .data import load_images
+
+    gen = torch.Generator(device=trainer.device).manual_seed(12345)
+    z = torch.randn(5000 if points else 1000, trainer.config.latent_dim, generator=gen, device=trainer.device)
+    fake = trainer.sample(z=z).cpu()
+    if points:
+        if args.data not in ("ring8", "grid25"):
+            return {}
+        cov = metrics.mode_coverage(fake, name=args.data)
+        return {k: cov[k] for k in ("modes_captured", "modes_total", "high_quality_fraction")}
+    held_out, _ = load_images(args.data, root=args.root, split="test")
+    train = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: max(len(held_out), 1000)]]
+    return {"frechet_distance": round(metrics.frechet_distance(fake, train, dataset=args.data), 4),
+            "frechet_distance_real": round(metrics.frechet_distance(held_out, train, dataset=args.data), 4)}
+
+
+def _plot_samples(trainer, x, path: Path, points: bool) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from . import viz
+
+    if points:
+        fake = trainer.sample(z=_plot_noise(2000, trainer.config.latent_dim, trainer.device)).cpu()
+        fig = viz.plot_2d(fake, real=x[:2000], discriminator=trainer.discriminator,
+                          title=f"step {trainer.step}: samples over D(x)")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+    else:
+        viz.save_image_grid(trainer.sample(64).cpu(), path, nrow=8)
+
+
+def _plot_noise(n: int, d: int, device):
+    """Seeded noise for plots, independent of the training generator."""
+    import torch
+
+    return torch.randn(n, d, generator=torch.Generator(device=device).manual_seed(54321), device=device)
+
+
+def doctor() -> int:
+    """Print versions, the device and which datasets load offline."""
+    import numpy
+    import torch
+    import torchvision
+
+    from . import __version__
+    from .data import dataset_status
+    from .device import get_device, quick_mode
+
+    dev = get_device()
+    rows = [("eep596gan", __version__), ("python", platform.python_version()), ("torch", torch.__version__),
+            ("torchvision", torchvision.__version__), ("numpy", numpy.__version__),
+            ("device", str(dev) + (f" ({torch.cuda.get_device_name()})" if dev.type == "cuda" else "")),
+            ("cpu threads", str(torch.get_num_threads())), ("quick mode", str(quick_mode()))]
+    rows += [(f"data: {k}", v) for k, v in dataset_status().items()]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

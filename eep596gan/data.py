@@ -1,0 +1,247 @@
+"""Datasets: the embedded digits, torchvision's MNIST family, 2-D and 1-D mixtures, and a sampler.
+
+Images come back as float tensors in [-1, 1] of shape (N, C, H, W), the range of a tanh generator.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "IMAGE_DATASETS",
+    "POINT_DATASETS",
+    "MIXTURES_1D",
+    "load_images",
+    "default_root",
+    "dataset_status",
+    "sample_2d",
+    "mode_centers",
+    "Mixture1D",
+    "mixture_1d",
+    "TensorSampler",
+]
+
+IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist")
+POINT_DATASETS = ("ring8", "grid25", "moons", "swissroll")
+_TORCHVISION = {"mnist": ("MNIST", "MNIST"), "fashion_mnist": ("FashionMNIST", "FashionMNIST")}
+_SPLITS = ("train", "test", "all")
+# digits has no official split: a fixed shuffle keeps 297 images (about 1/6) held out.
+_DIGITS_TEST = 297
+
+
+def default_root() -> Path:
+    """Where torchvision datasets live: `$EEP596GAN_DATA`, else `~/.cache/eep596gan`."""
+    return Path(os.environ.get("EEP596GAN_DATA") or Path.home() / ".cache" / "eep596gan")
+
+
+def _unknown(name: str, valid: tuple[str, ...], what: str) -> ValueError:
+    return ValueError(f"unknown {what} {name!r}; valid names are: {', '.join(valid)}")
+
+
+def load_images(
+    name: str = "digits",
+    root: str | os.PathLike | None = None,
+    download: bool | None = None,
+    device: str | torch.device | None = None,
+    split: str = "train",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load an image dataset as `(x, y)`.
+
+    Args:
+        name: "digits" (scikit-learn's 8x8 handwriting, offline), "mnist" or "fashion_mnist".
+        root: folder for torchvision datasets (default: `default_root()`).
+        download: let torchvision download a missing dataset (default: True).
+        device: where to put the tensors (default: CPU).
+        split: "train", "test" (held out) or "all".
+    Returns:
+        x: float32 (N, 1, H, W) in [-1, 1]; y: int64 (N,) class labels.
+    """
+    if name not in IMAGE_DATASETS:
+        raise _unknown(name, IMAGE_DATASETS, "image dataset")
+    if split not in _SPLITS:
+        raise _unknown(split, _SPLITS, "split")
+    if name == "digits":
+        x, y = _load_digits(split)
+    else:
+        x, y = _load_torchvision(name, root, download, split)
+    return x.to(device or "cpu"), y.to(device or "cpu")
+
+
+def _load_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0  # (N,1,8,8), 0..16
+    y = torch.tensor(bunch.target, dtype=torch.int64)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    if split == "train":
+        order = order[_DIGITS_TEST:]
+    elif split == "test":
+        order = order[:_DIGITS_TEST]
+    else:
+        order = torch.arange(len(y))
+    return x[order], y[order]
+
+
+def _load_torchvision(name, root, download, split):
+    import torchvision
+
+    cls = getattr(torchvision.datasets, _TORCHVISION[name][0])
+    root = Path(root) if root is not None else default_root()
+    download = True if download is None else download
+    parts = []
+    for train in ({"train": [True], "test": [False], "all": [True, False]}[split]):
+        try:
+            ds = cls(str(root), train=train, download=False)
+        except RuntimeError:
+            if not download:
+                raise _missing(name, root, cls) from None
+            try:
+                ds = cls(str(root), train=train, download=True)
+            except Exception as err:  # offline: URLError, socket errors, checksum failures...
+                raise _missing(name, root, cls, err) from err
+        parts.append((ds.data, ds.targets))
+    data = torch.cat([torch.as_tensor(d) for d, _ in parts])
+    targets = torch.cat([torch.as_tensor(t) for _, t in parts])
+    x = data.to(torch.float32).unsqueeze(1) / 127.5 - 1.0  # (N,1,28,28) from uint8
+    return x, targets.to(torch.int64)
+
+
+def _missing(name, root, cls, err=None) -> FileNotFoundError:
+    folder = Path(root) / cls.__name__ / "raw"
+    why = f" (download failed: {type(err).__name__}: {err})" if err is not None else ""
+    return FileNotFoundError(
+        f"{name!r} is not in {folder} and could not be downloaded{why}. "
+        f"Connect to the internet and pass download=True, copy the four IDX files into {folder}, "
+        "or use the embedded dataset: load_images('digits')."
+    )
+
+
+def dataset_status(root: str | os.PathLike | None = None) -> dict[str, str]:
+    """Which image datasets can be loaded right now without a network."""
+    status = {"digits": "available (embedded)"}
+    root = Path(root) if root is not None else default_root()
+    for name, (folder, _) in _TORCHVISION.items():
+        raw = root / folder / "raw"
+        have = raw.is_dir() and sum(1 for p in raw.iterdir() if "idx" in p.name) >= 4
+        status[name] = f"available in {raw}" if have else f"absent from {raw} (downloads on first use)"
+    return status
+
+
+# ---------------------------------------------------------------------------- 2-D mixtures
+@dataclass(frozen=True)
+class _Modes:
+    centers: torch.Tensor  # (K, 2)
+    sigma: float
+
+
+def mode_centers(name: str) -> tuple[torch.Tensor, float]:
+    """The mode centers (K, 2) and the per-mode standard deviation of `ring8` or `grid25`."""
+    if name == "ring8":
+        angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+        centers = 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1)
+        return centers.float(), 0.02
+    if name == "grid25":
+        ticks = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+        centers = torch.cartesian_prod(ticks, ticks)
+        return centers, 0.05
+    raise _unknown(name, ("ring8", "grid25"), "mixture with known modes")
+
+
+def sample_2d(name: str, n: int, seed: int | None = None, generator: torch.Generator | None = None):
+    """Draw `n` points (n, 2) float32 from a 2-D toy distribution: ring8, grid25, moons, swissroll."""
+    if name not in POINT_DATASETS:
+        raise _unknown(name, POINT_DATASETS, "2-D dataset")
+    if generator is None:
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    if name in ("ring8", "grid25"):
+        centers, sigma = mode_centers(name)
+        which = torch.randint(len(centers), (n,), generator=generator)
+        return centers[which] + sigma * torch.randn(n, 2, generator=generator)
+    if name == "moons":
+        t = math.pi * torch.rand(n, generator=generator)
+        upper = torch.rand(n, generator=generator) < 0.5
+        x = torch.where(upper, t.cos(), 1 - t.cos())
+        yy = torch.where(upper, t.sin(), 0.5 - t.sin())
+        pts = torch.stack([x - 0.5, yy - 0.25], dim=1) * 2.0
+        return pts + 0.05 * torch.randn(n, 2, generator=generator)
+    # swissroll: a 2-D spiral, scaled to about the same extent as ring8
+    t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator))
+    pts = torch.stack([t * t.cos(), t * t.sin()], dim=1) / 5.0
+    return pts + 0.05 * torch.randn(n, 2, generator=generator)
+
+
+# ---------------------------------------------------------------------------- 1-D mixtures
+@dataclass(frozen=True)
+class Mixture1D:
+    """A 1-D Gaussian mixture with a known density: for checking D* = p_data / (p_data + p_model)."""
+
+    weights: tuple[float, ...]
+    means: tuple[float, ...]
+    stds: tuple[float, ...]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw `n` samples, shape (n, 1)."""
+        w = torch.tensor(self.weights, dtype=torch.float64)
+        which = torch.multinomial(w / w.sum(), n, replacement=True, generator=generator)
+        mu = torch.tensor(self.means, dtype=torch.float64)[which]
+        sd = torch.tensor(self.stds, dtype=torch.float64)[which]
+        return (mu + sd * torch.randn(n, generator=generator, dtype=torch.float64)).float()[:, None]
+
+    def pdf(self, x: torch.Tensor) -> torch.Tensor:
+        """The density at `x` (any shape), computed in float64."""
+        x = torch.as_tensor(x, dtype=torch.float64)[..., None]
+        w = torch.tensor(self.weights, dtype=torch.float64)
+        mu = torch.tensor(self.means, dtype=torch.float64)
+        sd = torch.tensor(self.stds, dtype=torch.float64)
+        comp = torch.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+        return (comp * (w / w.sum())).sum(-1)
+
+
+MIXTURES_1D = {
+    "gaussian": Mixture1D((1.0,), (0.0,), (1.0,)),
+    "shifted": Mixture1D((1.0,), (1.5,), (1.0,)),
+    "bimodal": Mixture1D((0.5, 0.5), (-2.0, 2.0), (0.5, 0.5)),
+    "skewed": Mixture1D((0.7, 0.3), (-1.0, 2.0), (0.7, 0.4)),
+}
+
+
+def mixture_1d(name: str) -> Mixture1D:
+    """One of the named 1-D mixtures in `MIXTURES_1D`."""
+    if name not in MIXTURES_1D:
+        raise _unknown(name, tuple(MIXTURES_1D), "1-D mixture")
+    return MIXTURES_1D[name]
+
+
+# ---------------------------------------------------------------------------- sampling
+class TensorSampler:
+    """Draws minibatches by random index from tensors kept on the training device (no DataLoader).
+
+    `sampler(m)` returns `x[idx]` (or a tuple `(x[idx], y[idx])` when built with labels), where
+    `idx` is drawn with replacement from `generator`; saving the generator's state makes runs
+    resumable bit for bit.
+    """
+
+    def __init__(self, *tensors: torch.Tensor, device=None, generator: torch.Generator | None = None):
+        if not tensors:
+            raise ValueError("TensorSampler needs at least one tensor")
+        n = len(tensors[0])
+        if n == 0 or any(len(t) != n for t in tensors):
+            raise ValueError(f"tensors must be non-empty and of equal length, got {[len(t) for t in tensors]}")
+        device = torch.device(device) if device is not None else tensors[0].device
+        self.tensors = tuple(t.to(device) for t in tensors)
+        self.device = device
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __call__(self, m: int):
+        idx = torch.randint(len(self), (m,), device=self.device, generator=self.generator)
+        out = tuple(t[idx] for t in self.tensors)
+        return out[0] if len(out) == 1 else out

@@ -1,0 +1,66 @@
+"""Tested default settings for each (model, dataset) pair: what the CLI and the lectures train."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from torch import nn
+
+from .data import IMAGE_DATASETS, POINT_DATASETS
+from .models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+
+__all__ = ["Recipe", "recipe", "build_gan", "GAN_KINDS"]
+
+GAN_KINDS = ("gan", "dcgan")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Hyperparameters of a default GAN run."""
+
+    kind: str  # "gan" (MLPs) or "dcgan" (convolutional)
+    latent_dim: int  # size of z
+    steps: int  # generator steps
+    batch_size: int  # m
+    lr: float  # Adam learning rate
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas
+    k: int = 1  # discriminator steps per generator step
+    loss: str = "nonsaturating"  # key of GAN_LOSSES
+    hidden: tuple[int, ...] = (256, 256)  # MLP widths (kind="gan")
+    width: int = 32  # DCGAN base channel count (kind="dcgan")
+    decay: bool = True  # linear learning-rate decay to 0 over `steps`
+
+
+_POINTS = Recipe("gan", latent_dim=8, steps=3000, batch_size=256, lr=1e-3, hidden=(128, 128, 128))
+_RECIPES = {
+    ("gan", "points"): _POINTS,
+    ("gan", "digits"): Recipe("gan", latent_dim=32, steps=3000, batch_size=128, lr=5e-4, hidden=(256, 256)),
+    ("dcgan", "digits"): Recipe("dcgan", latent_dim=32, steps=2000, batch_size=64, lr=5e-4, width=32),
+    ("gan", "mnist"): Recipe("gan", latent_dim=64, steps=10000, batch_size=128, lr=2e-4, hidden=(512, 512)),
+    ("dcgan", "mnist"): Recipe("dcgan", latent_dim=64, steps=5000, batch_size=64, lr=2e-4, width=64),
+}
+
+
+def recipe(kind: str, data: str, **overrides) -> Recipe:
+    """The default `Recipe` for `kind` ("gan" or "dcgan") on `data`, with fields overridden."""
+    if kind not in GAN_KINDS:
+        raise ValueError(f"unknown GAN kind {kind!r}; valid kinds are: {', '.join(GAN_KINDS)}")
+    if data in POINT_DATASETS:
+        if kind == "dcgan":
+            raise ValueError(f"dcgan needs images; {data!r} is 2-D points: use kind 'gan'")
+        group = "points"
+    elif data in IMAGE_DATASETS:
+        group = "digits" if data == "digits" else "mnist"
+    else:
+        raise ValueError(f"unknown dataset {data!r}; valid names are: {', '.join(IMAGE_DATASETS + POINT_DATASETS)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(_RECIPES[(kind, group)], **overrides)
+
+
+def build_gan(r: Recipe, shape: tuple[int, ...], num_classes: int | None = None) -> tuple[nn.Module, nn.Module]:
+    """A fresh (generator, discriminator) pair for samples of `shape`, e.g. (2,) or (1, 8, 8)."""
+    if r.kind == "gan":
+        return (MLPGenerator(r.latent_dim, shape, hidden=r.hidden, num_classes=num_classes),
+                MLPDiscriminator(shape, hidden=r.hidden, num_classes=num_classes))
+    return (DCGANGenerator(r.latent_dim, shape, width=r.width, num_classes=num_classes),
+            DCGANDiscriminator(shape, width=r.width, num_classes=num_classes))

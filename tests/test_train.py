@@ -1,0 +1,195 @@
+"""GANTrainer: the slide's algorithm, exact resume, reproducibility, NaN handling, checkpoints."""
+
+import pytest
+import torch
+from torch import nn
+
+from eep596gan.data import TensorSampler, sample_2d
+from eep596gan.losses import discriminator_loss, generator_loss_nonsaturating
+from eep596gan.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from eep596gan.train import GANTrainer, SampleSnapshots, atomic_save, d_step, g_step
+
+
+def _mlp_pair(seed=0, latent=4, shape=(2,), num_classes=None):
+    torch.manual_seed(seed)
+    return (MLPGenerator(latent, shape, hidden=(16, 16), num_classes=num_classes),
+            MLPDiscriminator(shape, hidden=(16, 16), num_classes=num_classes))
+
+
+def _params(*modules):
+    return torch.cat([p.detach().flatten() for m in modules for p in m.parameters()])
+
+
+def test_history_has_one_float_per_step_and_probabilities_in_0_1():
+    g, d = _mlp_pair()
+    t = GANTrainer(g, d, latent_dim=4, k=2, device="cpu")
+    h = t.fit(sample_2d("ring8", 500, seed=0), steps=7, batch_size=16, progress=False)
+    assert set(h) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(len(v) == 7 and all(isinstance(f, float) for f in v) for v in h.values())
+    assert all(0 < p < 1 for p in h["d_real"] + h["d_fake"])
+    t.fit(sample_2d("ring8", 500, seed=0), steps=3, batch_size=16, progress=False)
+    assert len(t.history["g_loss"]) == 10 and t.step == 10
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_discriminator_steps_per_generator_step(k):
+    g, d = _mlp_pair()
+    t = GANTrainer(g, d, latent_dim=4, k=k, device="cpu")
+    counts = {"d": 0, "g": 0}
+    t.d_optimizer.register_step_post_hook(lambda *a: counts.__setitem__("d", counts["d"] + 1))
+    t.g_optimizer.register_step_post_hook(lambda *a: counts.__setitem__("g", counts["g"] + 1))
+    t.fit(sample_2d("ring8", 100, seed=0), steps=5, batch_size=8, progress=False)
+    assert counts == {"d": 5 * k, "g": 5}
+
+
+def test_trainer_equals_a_plain_reference_loop():
+    """The trainer's updates equal the slide's algorithm written out by hand (same RNG draws)."""
+    x = sample_2d("ring8", 300, seed=1)
+    g, d = _mlp_pair(seed=3)
+    g_ref, d_ref = _mlp_pair(seed=3)
+    t = GANTrainer(g, d, latent_dim=4, k=2, lr=1e-3, device="cpu", seed=5)
+    t.fit(x, steps=6, batch_size=10, progress=False)
+
+    rng = torch.Generator().manual_seed(5)
+    opt_g = torch.optim.Adam(g_ref.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d_ref.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    for _ in range(6):
+        for _ in range(2):
+            x_real = x[torch.randint(len(x), (10,), generator=rng)]
+            z = torch.randn(10, 4, generator=rng)
+            loss = discriminator_loss(d_ref(x_real), d_ref(g_ref(z).detach()))
+            opt_d.zero_grad()
+            loss.backward()
+            opt_d.step()
+        z = torch.randn(10, 4, generator=rng)
+        loss = generator_loss_nonsaturating(d_ref(g_ref(z)))
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+    torch.testing.assert_close(_params(g, d), _params(g_ref, d_ref), rtol=1e-4, atol=1e-5)
+
+
+def test_d_step_leaves_g_alone_and_g_step_leaves_d_alone():
+    g, d = _mlp_pair()
+    opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.1), torch.optim.SGD(d.parameters(), lr=0.1)
+    before_g, before_d = _params(g), _params(d)
+    d_step(g, d, opt_d, torch.randn(8, 2), torch.randn(8, 4), d_loss_fn=discriminator_loss)
+    assert torch.equal(_params(g), before_g) and not torch.equal(_params(d), before_d)
+    before_d = _params(d)
+    g_step(g, d, opt_g, torch.randn(8, 4), g_loss_fn=generator_loss_nonsaturating)
+    assert torch.equal(_params(d), before_d) and not torch.equal(_params(g), before_g)
+
+
+def test_same_seed_same_run_on_cpu():
+    runs = []
+    for _ in range(2):
+        g, d = _mlp_pair(seed=1)
+        t = GANTrainer(g, d, latent_dim=4, device="cpu", seed=9)
+        t.fit(sample_2d("grid25", 200, seed=0), steps=5, batch_size=16, progress=False)
+        runs.append((_params(g, d), t.sample(8)))
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
+
+
+@pytest.mark.parametrize("make", ["mlp", "dcgan"])
+def test_resume_is_bit_for_bit(tmp_path, make):
+    """2N steps == N steps, save, new trainer, load, N steps (CPU, exact)."""
+    def build():
+        torch.manual_seed(0)
+        if make == "mlp":
+            return MLPGenerator(4, (2,), hidden=(16,)), MLPDiscriminator((2,), hidden=(16,))
+        return DCGANGenerator(4, (1, 8, 8), width=4), DCGANDiscriminator((1, 8, 8), width=4)
+
+    x = sample_2d("ring8", 300, seed=0) if make == "mlp" else torch.rand(50, 1, 8, 8) * 2 - 1
+    full = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", decay_steps=8)
+    full.fit(x, 8, batch_size=8, progress=False)
+
+    first = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", decay_steps=8)
+    first.fit(x, 4, batch_size=8, progress=False, checkpoint_path=tmp_path / "ck.pt")
+    torch.manual_seed(123)  # a resumed process starts from other global RNG state
+    second = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", decay_steps=8).load(tmp_path / "ck.pt")
+    assert second.step == 4
+    second.fit(x, 4, batch_size=8, progress=False)
+    assert torch.equal(_params(full.generator, full.discriminator), _params(second.generator, second.discriminator))
+    assert full.history == second.history
+    for a, b in zip(full.d_optimizer.state_dict()["state"].values(), second.d_optimizer.state_dict()["state"].values()):
+        assert torch.equal(a["exp_avg"], b["exp_avg"])
+
+
+class _NaNAfter(nn.Module):
+    """A discriminator that starts returning NaN at its n-th forward call."""
+
+    def __init__(self, inner, n):
+        super().__init__()
+        self.inner, self.n, self.calls = inner, n, 0
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.inner(x)
+        return out * float("nan") if self.calls >= self.n else out
+
+
+def test_nan_loss_stops_training_and_names_the_step():
+    g, d = _mlp_pair()
+    # k=1, concat D: 1 D forward in d_step, 1 in g_step -> the 7th call is step 4's D step
+    t = GANTrainer(g, _NaNAfter(d, 7), latent_dim=4, device="cpu", lr=1e-3)
+    with pytest.raises(FloatingPointError, match=r"step 4\b.*[Ll]ower the learning rate"):
+        t.fit(sample_2d("ring8", 100, seed=0), steps=20, batch_size=8, progress=False, log_every=10)
+    assert len(t.history["d_loss"]) == 0
+
+
+def test_bad_input_errors():
+    g, d = _mlp_pair()
+    with pytest.raises(ValueError, match="unknown loss 'bce'.*nonsaturating"):
+        GANTrainer(g, d, latent_dim=4, loss="bce")
+    with pytest.raises(ValueError, match="k"):
+        GANTrainer(g, d, latent_dim=4, k=0)
+    t = GANTrainer(g, d, latent_dim=4, device="cpu")
+    with pytest.raises(ValueError, match=r"shape \(1, 8, 8\).*generator makes \(2,\)"):
+        t.fit(torch.zeros(10, 1, 8, 8), 1, progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        t.fit(torch.full((10, 2), float("nan")), 1, progress=False)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        t.load("/nonexistent/ck.pt")
+
+
+def test_conditional_training_and_snapshots():
+    g, d = _mlp_pair(shape=(1, 8, 8), num_classes=10)
+    t = GANTrainer(g, d, latent_dim=4, device="cpu")
+    snaps = SampleSnapshots()
+    x, y = torch.rand(40, 1, 8, 8) * 2 - 1, torch.arange(40) % 10
+    t.fit(x, 6, batch_size=8, y=y, progress=False, callbacks=[snaps], callback_every=2)
+    assert [s for s, _ in snaps.snapshots] == [2, 4, 6]
+    assert snaps.snapshots[0][1].shape == (64, 1, 8, 8)
+    with pytest.raises(ValueError, match="pass labels y"):
+        t.fit(x, 1, progress=False)
+
+
+@pytest.mark.parametrize("loss", ["minimax", "lsgan", "hinge", "wgan-gp"])
+def test_every_loss_trains_without_error(loss):
+    g, d = _mlp_pair()
+    t = GANTrainer(g, d, latent_dim=4, device="cpu", loss=loss)
+    h = t.fit(sample_2d("moons", 100, seed=0), 3, batch_size=8, progress=False)
+    assert len(h["d_loss"]) == 3
+
+
+def test_atomic_save_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = tmp_path / "ck.pt"
+    atomic_save({"step": 1}, path)
+
+    def boom(obj, f, *a, **k):
+        f.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save({"step": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_sampler_and_trainer_stay_on_the_trainer_device():
+    g, d = _mlp_pair()
+    t = GANTrainer(g, d, latent_dim=4, device="cpu")
+    assert t.sample(3).device.type == "cpu" and t.noise(3).shape == (3, 4)
+    assert isinstance(t._prepare(torch.randn(5, 2), None), TensorSampler)
