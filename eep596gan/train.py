@@ -71,10 +71,10 @@ def d_step(generator, discriminator, d_optimizer, x_real, z, *, d_loss_fn, y_rea
     """
     with torch.no_grad():
         x_fake = _call(generator, z, y_fake)  # (m, *shape), no graph
-    if concat:  # one forward for both batches: same result when D has no batch norm
+    if concat and len(x_real) == len(x_fake):  # one forward: same result when D has no batch norm
         y = None if y_real is None else torch.cat([y_real, y_fake])
         logits = _call(discriminator, torch.cat([x_real, x_fake]), y).float()
-        real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
+        real_logits, fake_logits = logits.chunk(2)  # equal halves (PacGAN: m / pack rows each)
     else:
         real_logits = _call(discriminator, x_real, y_real).float()  # (m, 1)
         fake_logits = _call(discriminator, x_fake, y_fake).float()  # (m, 1)

@@ -102,13 +102,20 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """samples (m, *in_shape) -> logits (m, 1) through LeakyReLU(0.2) layers."""
+    """samples (m, *in_shape) -> logits (m, 1) through LeakyReLU(0.2) layers.
 
-    def __init__(self, in_shape, hidden=(256, 256), num_classes: int | None = None):
+    `pack` > 1 makes it a PacGAN discriminator (Lin et al. 2018): it judges `pack` samples at once,
+    (m, *in_shape) -> logits (m / pack, 1), which penalises a generator that drops modes.
+    """
+
+    def __init__(self, in_shape, hidden=(256, 256), num_classes: int | None = None, pack: int = 1):
         super().__init__()
         self.in_shape, self.num_classes = _shape(in_shape, "in_shape"), num_classes
+        if int(pack) != pack or pack < 1 or (pack > 1 and num_classes):
+            raise ValueError(f"pack must be an int >= 1 (and 1 for conditional models); got {pack}")
+        self.pack = int(pack)
         self.cond = _Conditioning(num_classes, 16)
-        layers, width = [], math.prod(self.in_shape) + self.cond.dim
+        layers, width = [], self.pack * math.prod(self.in_shape) + self.cond.dim
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
             width = h
@@ -117,7 +124,10 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         _check_input(x, self.in_shape, self)
-        return self.net(self.cond(x.flatten(1), y))  # (m, 1)
+        if x.shape[0] % self.pack:
+            raise ValueError(f"a PacGAN discriminator with pack={self.pack} needs a batch size divisible by {self.pack}; got {x.shape[0]}")
+        h = x.reshape(x.shape[0] // self.pack, -1)  # (m / pack, pack * prod(in_shape))
+        return self.net(self.cond(h, y))  # (m / pack, 1)
 
 
 def _dcgan_plan(shape, what: str) -> tuple[int, int, int]:
