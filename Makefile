@@ -27,8 +27,12 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check eep596gan tests benchmarks
 
+# Library tests, the grading round trips, and every lecture and solution notebook (nbmake), in quick
+# mode. One thread per worker: two workers with two threads each would oversubscribe 2 cores.
+TEST_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" EEP596GAN_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1
 test: $(STAMP) lint
-	PATH="$(CURDIR)/$(BIN):$$PATH" EEP596GAN_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(JOBS) --durations=15 tests
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbmake --nbmake-timeout=600 \
+		--durations=25 tests lectures solutions
 
 # Regenerate the student versions from solutions/ (instructors only).
 assignments: $(STAMP)

@@ -175,6 +175,8 @@ def _d_surface(discriminator, lo: float, hi: float, resolution: int):
     ticks = torch.linspace(lo, hi, resolution)
     gx, gy = torch.meshgrid(ticks, ticks, indexing="xy")  # (R, R) each
     grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1).to(_device(discriminator))  # (R*R, 2)
+    # a PacGAN discriminator judges `pack` samples at once: show D on `pack` copies of each point
+    grid = grid.repeat_interleave(getattr(discriminator, "pack", 1), dim=0)
     with _evaluating(discriminator):
         prob = discriminator(grid).sigmoid().reshape(resolution, resolution).float().cpu()
     return gx.numpy(), gy.numpy(), prob.numpy()

@@ -270,3 +270,16 @@ def test_latent_explorer_falls_back_to_a_static_sweep_outside_a_kernel():
     fig = latent_explorer(gen, 5, n_sliders=2, y=3, values=(-2, 0, 2))  # mode="auto", no kernel here
     shown = fig.axes[0].images[0].get_array()
     assert shown.shape == (2 * 9 + 1, 3 * 9 + 1)  # rows: coordinates; columns: values
+
+
+def test_plot_2d_shows_a_pacgan_discriminator_on_copies_of_each_point():
+    from eep596gan.models import MLPDiscriminator
+    from eep596gan.viz import _d_surface
+
+    d = MLPDiscriminator((2,), hidden=(8,), pack=2)
+    gx, gy, prob = _d_surface(d, -1.0, 1.0, 5)
+    assert prob.shape == (5, 5)
+    point = torch.tensor([[gx[2, 3].item(), gy[2, 3].item()]])
+    with torch.no_grad():
+        expected = d(point.repeat(2, 1)).sigmoid().item()
+    assert abs(prob[2, 3].item() - expected) < 1e-6

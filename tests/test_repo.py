@@ -1,0 +1,37 @@
+"""Repository hygiene that CI checks: notebooks stored without outputs, the README's commands."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tracked_notebooks():
+    try:
+        out = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True, check=True)
+        files = [ROOT / f for f in out.stdout.split()]
+    except (OSError, subprocess.CalledProcessError):
+        files = []
+    return files or sorted(p for d in ("lectures", "solutions", "assignments") for p in (ROOT / d).rglob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", _tracked_notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts; clear them before committing"
+
+
+def test_there_are_lecture_and_solution_notebooks():
+    names = [p.name for p in _tracked_notebooks()]
+    assert sum(n[:2].isdigit() for n in names) >= 5
+    assert {"gan_losses.ipynb", "gan_training.ipynb"} <= set(names)
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
