@@ -36,7 +36,7 @@ test: $(STAMP) lint
 
 # Regenerate the student versions from solutions/ (instructors only).
 assignments: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m eep596gan.grading generate --all
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/generate_assignments.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_trainer.py

@@ -47,6 +47,7 @@ class GANConfig:
     amp: bool | None = None  # bf16 autocast; None = on for CUDA only
     channels_last: bool | None = None  # NHWC for conv nets; None = on for CUDA only
     decay_steps: int | None = None  # lr decays linearly to 0 at this step; None = constant lr
+    compile: bool | str = False  # torch.compile G and D (True: inductor; a string names the backend)
 
 
 def make_adam(params, lr: float, betas) -> torch.optim.Adam:
@@ -133,7 +134,7 @@ class GANTrainer:
 
     Args:
         generator, discriminator: modules; G(z[, y]) -> samples, D(x[, y]) -> logits (m, 1).
-        latent_dim, k, lr, betas, loss, gp_weight, seed, amp, channels_last, decay_steps:
+        latent_dim, k, lr, betas, loss, gp_weight, seed, amp, channels_last, decay_steps, compile:
             see `GANConfig`.
         device: training device (default: `get_device()`).
     """
@@ -141,7 +142,8 @@ class GANTrainer:
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k: int = 1,
                  lr: float = 2e-4, betas=(0.5, 0.999), loss: str = "nonsaturating", device=None,
                  seed: int = 0, gp_weight: float = 10.0, amp: bool | None = None,
-                 channels_last: bool | None = None, decay_steps: int | None = None):
+                 channels_last: bool | None = None, decay_steps: int | None = None,
+                 compile: bool | str = False):
         if loss not in GAN_LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid names are: {', '.join(GAN_LOSSES)}")
         if int(k) != k or k < 1:
@@ -153,11 +155,17 @@ class GANTrainer:
         self.config = GANConfig(int(latent_dim), int(k), float(lr), tuple(betas), loss, float(gp_weight),
                                 int(seed), cuda if amp is None else bool(amp),
                                 cuda if channels_last is None else bool(channels_last),
-                                None if decay_steps is None else int(decay_steps))
+                                None if decay_steps is None else int(decay_steps), compile)
         fmt = torch.channels_last if self.config.channels_last else torch.preserve_format
         self.generator = generator.to(self.device, memory_format=fmt)
         self.discriminator = discriminator.to(self.device, memory_format=fmt)
         self.g_params = list(self.generator.parameters())
+        # the updates call these: compiled wrappers that share the modules' parameters, or the modules
+        self._g, self._d = self.generator, self.discriminator
+        if compile:
+            backend = "inductor" if compile is True else compile
+            self._g = torch.compile(self.generator, backend=backend, dynamic=False)
+            self._d = torch.compile(self.discriminator, backend=backend, dynamic=False)
         self.g_optimizer = make_adam(self.g_params, lr, betas)
         self.d_optimizer = make_adam(self.discriminator.parameters(), lr, betas)
         self.d_loss_fn, self.g_loss_fn = GAN_LOSSES[loss]
@@ -241,14 +249,14 @@ class GANTrainer:
             z, y_fake = self.noise(m), self._labels(m)
             with self._autocast():
                 d_loss, real_logits, _ = d_step(
-                    self.generator, self.discriminator, self.d_optimizer, x_real, z,
+                    self._g, self._d, self.d_optimizer, x_real, z,
                     d_loss_fn=self.d_loss_fn, y_real=y_real, y_fake=y_fake,
                     gp_weight=cfg.gp_weight if cfg.loss == "wgan-gp" else 0.0, rng=self.rng,
                     concat=self._concat)
             d_total = d_total + d_loss
         z, y_fake = self.noise(m), self._labels(m)
         with self._autocast():
-            g_loss, fake_logits = g_step(self.generator, self.discriminator, self.g_optimizer, z,
+            g_loss, fake_logits = g_step(self._g, self._d, self.g_optimizer, z,
                                          g_loss_fn=self.g_loss_fn, y_fake=y_fake, g_params=self.g_params)
         return torch.stack([d_total / cfg.k, g_loss, torch.sigmoid(real_logits).mean(),
                             torch.sigmoid(fake_logits).mean()])

@@ -193,3 +193,39 @@ def test_sampler_and_trainer_stay_on_the_trainer_device():
     t = GANTrainer(g, d, latent_dim=4, device="cpu")
     assert t.sample(3).device.type == "cpu" and t.noise(3).shape == (3, 4)
     assert isinstance(t._prepare(torch.randn(5, 2), None), TensorSampler)
+
+
+@pytest.mark.parametrize("make", ["mlp", "dcgan"])
+def test_compiled_path_matches_eager(make):
+    """torch.compile'd G and D (aot_eager: the graph capture without codegen) train like eager."""
+    def build():
+        torch.manual_seed(0)
+        if make == "mlp":
+            return MLPGenerator(4, (2,), hidden=(16,)), MLPDiscriminator((2,), hidden=(16,), pack=2)
+        return DCGANGenerator(4, (1, 8, 8), width=4), DCGANDiscriminator((1, 8, 8), width=4)
+
+    x = sample_2d("ring8", 200, seed=0) if make == "mlp" else torch.rand(40, 1, 8, 8) * 2 - 1
+    runs = []
+    for compile in (False, "aot_eager"):
+        t = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", compile=compile)
+        t.fit(x, 4, batch_size=8, progress=False)
+        runs.append((_params(t.generator, t.discriminator), t.history["d_loss"]))
+    torch.testing.assert_close(runs[0][0], runs[1][0], rtol=1e-5, atol=1e-6)
+    assert runs[0][1] == pytest.approx(runs[1][1], rel=1e-5)
+
+
+def test_channels_last_and_bf16_autocast_paths_match_the_default_path():
+    """The CUDA fast-path switches, exercised on the CPU: NHWC exactly, bf16 to bf16 precision."""
+    def run(**kw):
+        torch.manual_seed(0)
+        t = GANTrainer(DCGANGenerator(4, (1, 8, 8), width=4), DCGANDiscriminator((1, 8, 8), width=4),
+                       latent_dim=4, device="cpu", **kw)
+        t.fit(torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1, 3, 8, progress=False)
+        return t
+
+    base, nhwc, bf16 = run(), run(channels_last=True), run(amp=True)
+    assert base.config.amp is False and base.config.channels_last is False  # CPU defaults
+    torch.testing.assert_close(_params(base.generator), _params(nhwc.generator), rtol=1e-4, atol=1e-5)
+    assert nhwc.sample(2).shape == (2, 1, 8, 8)
+    assert bf16.history["d_loss"][0] == pytest.approx(base.history["d_loss"][0], abs=2e-2)
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in bf16.history.values())
