@@ -141,8 +141,10 @@ def _plot_samples(trainer, x, path: Path, points: bool) -> None:
                           title=f"step {trainer.step}: samples over D(x)")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
-    else:
-        viz.save_image_grid(trainer.sample(64).cpu(), path, nrow=8)
+    else:  # through matplotlib: 8x8 digits would be a thumbnail as a raw grid
+        fig = viz.image_grid(trainer.sample(64).cpu(), nrow=8, title=f"G(z) after {trainer.step} steps")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
 
 
 def _plot_noise(n: int, d: int, device):

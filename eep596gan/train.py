@@ -6,7 +6,7 @@
 
 `d_step` and `g_step` are the two updates; `GANTrainer` runs them with batches drawn by index
 from device-resident tensors, losses kept on the device (synced only when logged), fused Adam,
-bf16 autocast and channels_last on CUDA, checkpoints written atomically and exact resume.
+optional bf16 autocast, channels_last and torch.compile, atomic checkpoints and exact resume.
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ class GANConfig:
     loss: str = "nonsaturating"  # a key of eep596gan.losses.GAN_LOSSES
     gp_weight: float = 10.0  # gradient-penalty weight, used by loss="wgan-gp" only
     seed: int = 0  # seeds noise, batch indices and fixed_z
-    amp: bool | None = None  # bf16 autocast; None = on for CUDA only
-    channels_last: bool | None = None  # NHWC for conv nets; None = on for CUDA only
+    # Measured on an H100 (benchmarks/RESULTS.md): course-sized GANs are launch-bound, and bf16,
+    # NHWC and torch.compile each made a 28x28 DCGAN step slower, so all three are opt-in.
+    amp: bool = False  # bf16 autocast of the forward passes (CUDA, or CPU with bf16 support)
+    channels_last: bool = False  # NHWC memory format for conv nets
     decay_steps: int | None = None  # lr decays linearly to 0 at this step; None = constant lr
-    compile: bool | str = False  # torch.compile G and D (True: inductor; a string names the backend)
+    compile: bool | str = False  # torch.compile G and D: True, an inductor mode, or a backend name
 
 
 def make_adam(params, lr: float, betas) -> torch.optim.Adam:
@@ -141,8 +143,8 @@ class GANTrainer:
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k: int = 1,
                  lr: float = 2e-4, betas=(0.5, 0.999), loss: str = "nonsaturating", device=None,
-                 seed: int = 0, gp_weight: float = 10.0, amp: bool | None = None,
-                 channels_last: bool | None = None, decay_steps: int | None = None,
+                 seed: int = 0, gp_weight: float = 10.0, amp: bool = False,
+                 channels_last: bool = False, decay_steps: int | None = None,
                  compile: bool | str = False):
         if loss not in GAN_LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid names are: {', '.join(GAN_LOSSES)}")
@@ -151,10 +153,8 @@ class GANTrainer:
         if not lr > 0 or not math.isfinite(lr):
             raise ValueError(f"lr must be a positive number, got {lr}")
         self.device = get_device(device)
-        cuda = self.device.type == "cuda"
         self.config = GANConfig(int(latent_dim), int(k), float(lr), tuple(betas), loss, float(gp_weight),
-                                int(seed), cuda if amp is None else bool(amp),
-                                cuda if channels_last is None else bool(channels_last),
+                                int(seed), bool(amp), bool(channels_last),
                                 None if decay_steps is None else int(decay_steps), compile)
         fmt = torch.channels_last if self.config.channels_last else torch.preserve_format
         self.generator = generator.to(self.device, memory_format=fmt)
@@ -163,9 +163,15 @@ class GANTrainer:
         # the updates call these: compiled wrappers that share the modules' parameters, or the modules
         self._g, self._d = self.generator, self.discriminator
         if compile:
-            backend = "inductor" if compile is True else compile
-            self._g = torch.compile(self.generator, backend=backend, dynamic=False)
-            self._d = torch.compile(self.discriminator, backend=backend, dynamic=False)
+            if compile == "reduce-overhead":  # CUDA graphs: each replay overwrites the last output
+                raise ValueError("compile='reduce-overhead' (CUDA graphs) overwrites D(x_real) with "
+                                 "D(x_fake) inside one GAN step; use compile=True or 'max-autotune'")
+            if compile in ("default", "max-autotune"):  # inductor modes
+                opts = {"mode": compile}
+            else:
+                opts = {"backend": "inductor" if compile is True else compile}
+            self._g = torch.compile(self.generator, dynamic=False, **opts)
+            self._d = torch.compile(self.discriminator, dynamic=False, **opts)
         self.g_optimizer = make_adam(self.g_params, lr, betas)
         self.d_optimizer = make_adam(self.discriminator.parameters(), lr, betas)
         self.d_loss_fn, self.g_loss_fn = GAN_LOSSES[loss]

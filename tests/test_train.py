@@ -214,6 +214,12 @@ def test_compiled_path_matches_eager(make):
     assert runs[0][1] == pytest.approx(runs[1][1], rel=1e-5)
 
 
+def test_cuda_graph_compile_mode_is_refused_with_the_reason():
+    g, d = _mlp_pair()
+    with pytest.raises(ValueError, match="overwrites"):
+        GANTrainer(g, d, latent_dim=4, compile="reduce-overhead")
+
+
 def test_channels_last_and_bf16_autocast_paths_match_the_default_path():
     """The CUDA fast-path switches, exercised on the CPU: NHWC exactly, bf16 to bf16 precision."""
     def run(**kw):
@@ -224,7 +230,7 @@ def test_channels_last_and_bf16_autocast_paths_match_the_default_path():
         return t
 
     base, nhwc, bf16 = run(), run(channels_last=True), run(amp=True)
-    assert base.config.amp is False and base.config.channels_last is False  # CPU defaults
+    assert base.config.amp is False and base.config.channels_last is False  # opt-in everywhere
     torch.testing.assert_close(_params(base.generator), _params(nhwc.generator), rtol=1e-4, atol=1e-5)
     assert nhwc.sample(2).shape == (2, 1, 8, 8)
     assert bf16.history["d_loss"][0] == pytest.approx(base.history["d_loss"][0], abs=2e-2)

@@ -77,17 +77,21 @@ class _Conditioning(nn.Module):
 
 
 class MLPGenerator(nn.Module):
-    """z (m, latent_dim) -> samples (m, *out_shape) through ReLU layers; tanh for images."""
+    """z (m, latent_dim) -> samples (m, *out_shape) through ReLU layers; tanh for images.
+
+    `batchnorm=True` normalises each hidden layer (as DCGAN does), which steadies image GANs.
+    """
 
     def __init__(self, latent_dim: int, out_shape, hidden=(256, 256), num_classes: int | None = None,
-                 out_activation: str | None = "auto"):
+                 out_activation: str | None = "auto", batchnorm: bool = False):
         super().__init__()
         self.latent_dim, self.out_shape = int(latent_dim), _shape(out_shape, "out_shape")
         self.num_classes = num_classes
         self.cond = _Conditioning(num_classes, 16)
         layers, width = [], self.latent_dim + self.cond.dim
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
+            layers += [nn.Linear(width, h, bias=not batchnorm)]
+            layers += [nn.BatchNorm1d(h), nn.ReLU()] if batchnorm else [nn.ReLU()]
             width = h
         layers.append(nn.Linear(width, math.prod(self.out_shape)))
         if out_activation == "auto":
