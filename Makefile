@@ -27,7 +27,7 @@ lab: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --notebook-dir=lectures $(ROOT_FLAG) $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check eep596gan tests benchmarks
+	$(BIN)/ruff check eep596gan tests benchmarks tools
 
 # Library tests, the grading round trips, and every lecture and solution notebook (nbmake), in quick
 # mode. One thread per worker: two workers with two threads each would oversubscribe 2 cores.
@@ -38,6 +38,7 @@ test: $(STAMP) lint
 
 # Regenerate the student versions from solutions/ (instructors only).
 assignments: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/build_assignment_notebooks.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/generate_assignments.py
 
 bench: $(STAMP)

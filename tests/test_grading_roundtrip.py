@@ -1,0 +1,35 @@
+"""Round trip through the grader: every submission variant of tests/submissions, graded by
+`eep596gan.grading.grade` in a temporary folder, gets exactly the autograded points it deserves.
+
+The solution gets full marks, the untouched release 0, each planted mistake loses the points of the
+test cells that target it (and keeps the others), and correct answers in other styles (no_grad
+instead of detach, BCE with logits, printing and warning, ...) get full marks.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from submissions import VARIANTS, expected_score, make_submission, points_by_test
+
+from eep596gan.grading import grade
+
+
+@pytest.mark.parametrize("assignment", sorted(VARIANTS))
+def test_every_submission_gets_the_points_it_deserves(assignment, tmp_path):
+    submissions = tmp_path / "submissions"
+    for variant in VARIANTS[assignment]:
+        folder = submissions / variant
+        folder.mkdir(parents=True)
+        nbformat.write(make_submission(assignment, variant), folder / f"{assignment}.ipynb")
+
+    rows = grade(assignment, submissions, tmp_path / "out", jobs=2)
+
+    by_student = {row["student_id"]: row for row in rows}
+    assert sorted(by_student) == sorted(VARIANTS[assignment])
+    top = sum(points_by_test(assignment).values())
+    got = {v: (float(r["code_score"]), float(r["max_code_score"])) for v, r in by_student.items()}
+    want = {v: (expected_score(assignment, v), top) for v in VARIANTS[assignment]}
+    wrong = {v: f"got {got[v]}, expected {want[v]} ({by_student[v]['status']})" for v in want if got[v] != want[v]}
+    assert not wrong, wrong
+    assert all(row["assignment"] == assignment for row in rows)

@@ -1,0 +1,652 @@
+"""Assignment gan_losses: the lecture's GAN costs and the optimal discriminator.
+
+Every hidden test block is self-contained (the student's answer cell runs before it and could
+shadow any helper defined elsewhere) and calls the student's functions inside `_isolated()`:
+warnings and printing are captured (nbgrader scores a test cell that writes to stderr as 0), and
+the library's reference versions in eep596gan.losses raise if the answer delegates to them.
+Each hidden test targets one mistake, so that partial credit says what went wrong.
+"""
+
+import textwrap
+
+from . import answer, hidden, locked, markdown, test, written
+
+# ------------------------------------------------------------------ shared hidden-test preamble
+ISOLATED = '''
+import contextlib
+import io
+import math
+import warnings
+
+import torch
+
+
+@contextlib.contextmanager
+def _isolated():
+    """Capture the answer's warnings and output; make eep596gan.losses's reference versions raise."""
+    def _delegated(*args, **kwargs):
+        raise AssertionError("this answer calls eep596gan.losses: write the function yourself")
+
+    saved = {}
+    try:
+        import eep596gan.losses as lib
+        targets = [getattr(lib, name, None) for name in (
+            "discriminator_loss", "generator_loss_minimax", "generator_loss_nonsaturating",
+            "optimal_discriminator")]
+    except Exception:  # not importable here: nothing to delegate to
+        targets = []
+    for fn in targets:
+        try:
+            saved[fn] = fn.__code__
+            fn.__code__ = _delegated.__code__
+        except Exception:  # not a plain function (the grader may have wrapped it): leave it alone
+            saved.pop(fn, None)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for fn, code in saved.items():
+            fn.__code__ = code
+
+
+def _value(out, what):
+    """The single number in a loss (refuses anything that is not a one-element tensor)."""
+    assert isinstance(out, torch.Tensor), f"{what} must return a torch.Tensor, got {type(out).__name__}"
+    assert out.numel() == 1, f"{what} must return a scalar (a mean over the batch), got shape {tuple(out.shape)}"
+    return float(out.detach().reshape(-1)[0])
+
+
+def _check(actual, expected, rtol, atol, what):
+    ok = math.isfinite(actual) and abs(actual - expected) <= atol + rtol * abs(expected)
+    assert ok, f"{what}: got {actual!r}, expected {expected!r}"
+'''
+
+REFERENCE = '''
+def _sp(a):
+    """softplus(a) = log(1 + e^a) in float64, for any a: -log D = sp(-logit), -log(1 - D) = sp(logit)."""
+    return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+
+
+def _t(*values):
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def _slots():
+    """Each loss as a function of one logit tensor a (the other input held at logit 0)."""
+    return {
+        "discriminator_loss(real logit a, fake logit 0)": lambda a: discriminator_loss(a, torch.zeros_like(a)),
+        "discriminator_loss(real logit 0, fake logit a)": lambda a: discriminator_loss(torch.zeros_like(a), a),
+        "generator_loss_minimax(a)": generator_loss_minimax,
+        "generator_loss_nonsaturating(a)": generator_loss_nonsaturating,
+    }
+'''
+
+D_VALUES = '''
+cases = [(r, f) for r in (-4.0, -0.7, 0.0, 1.3, 4.0) for f in (-3.0, 0.0, 0.4, 2.5)]
+with _isolated():
+    for dtype, rtol, atol in ((torch.float64, 1e-9, 1e-12), (torch.float32, 1e-4, 1e-6)):
+        for shape in ((1,), (1, 1)):
+            for r, f in cases:
+                out = discriminator_loss(torch.full(shape, r, dtype=dtype), torch.full(shape, f, dtype=dtype))
+                expected = 0.5 * _sp(-r) + 0.5 * _sp(f)  # -1/2 log D(x) - 1/2 log(1 - D(G(z)))
+                _check(_value(out, "discriminator_loss"), expected, rtol, atol,
+                       f"discriminator_loss(real logit {r}, fake logit {f}), {dtype}, shape {shape}")
+'''
+
+G_VALUES = '''
+references = {
+    "generator_loss_minimax": (generator_loss_minimax, lambda f: -0.5 * _sp(f)),  # 1/2 log(1 - D(G(z)))
+    "generator_loss_nonsaturating": (generator_loss_nonsaturating, lambda f: 0.5 * _sp(-f)),  # -1/2 log D(G(z))
+}
+with _isolated():
+    for name, (fn, reference) in references.items():
+        for dtype, rtol, atol in ((torch.float64, 1e-9, 1e-12), (torch.float32, 1e-4, 1e-6)):
+            for shape in ((1,), (1, 1)):
+                for f in (-6.0, -2.5, -0.3, 0.0, 0.8, 3.0, 6.0):
+                    out = fn(torch.full(shape, f, dtype=dtype))
+                    _check(_value(out, name), reference(f), rtol, atol, f"{name}(fake logit {f}), {dtype}, shape {shape}")
+'''
+
+BATCH_MEAN = '''
+gen = torch.Generator().manual_seed(596)
+with _isolated():
+    for m, n in ((2, 2), (5, 3), (16, 7)):
+        real = 3 * torch.randn(m, generator=gen, dtype=torch.float64)
+        fake = 3 * torch.randn(n, generator=gen, dtype=torch.float64)
+        # J^(D) = 1/2 (mean over the m real logits) + 1/2 (mean over the n fake logits)
+        # = the mean of J^(D) over all (real, fake) pairs of single samples
+        pairs = [_value(discriminator_loss(real[i:i + 1], fake[j:j + 1]), "discriminator_loss")
+                 for i in range(m) for j in range(n)]
+        expected = sum(pairs) / len(pairs)
+        for r, f in ((real, fake), (real[:, None], fake[:, None]), (real[:, None], fake)):
+            _check(_value(discriminator_loss(r, f), "discriminator_loss"), expected, 1e-9, 1e-12,
+                   f"discriminator_loss on {m} real and {n} fake logits of shapes {tuple(r.shape)} and "
+                   f"{tuple(f.shape)} (each expectation is a mean over its own batch)")
+        for name, fn in (("generator_loss_minimax", generator_loss_minimax),
+                         ("generator_loss_nonsaturating", generator_loss_nonsaturating)):
+            expected = sum(_value(fn(fake[j:j + 1]), name) for j in range(n)) / n
+            for f in (fake, fake[:, None]):
+                _check(_value(fn(f), name), expected, 1e-9, 1e-12,
+                       f"{name} on {n} fake logits of shape {tuple(f.shape)} (a mean over the batch)")
+'''
+
+EXTREME = '''
+with _isolated():
+    for what, fn in _slots().items():
+        for dtype in (torch.float32, torch.float64):
+            for a in (-1000.0, -100.0, 100.0, 1000.0):
+                x = torch.tensor([a], dtype=dtype, requires_grad=True)
+                out = fn(x)
+                v = _value(out, what)
+                assert math.isfinite(v), (f"{what} at a = {a:g} ({dtype}) is {v}: "
+                                          "compute it in a form that is finite for any logit")
+                if out.requires_grad:  # (differentiability has its own test)
+                    (grad,) = torch.autograd.grad(out.reshape(()), x)
+                    assert math.isfinite(float(grad)), f"the gradient of {what} at a = {a:g} ({dtype}) is {float(grad)}"
+
+        def v(a):
+            return _value(fn(_t(a)), what)
+
+        # far from 0 the exact cost is flat on one side and a straight line on the other:
+        # what happens at |a| = 1000 continues what happens between |a| = 20 and 30 (no clamping)
+        for side in (1.0, -1.0):
+            far, v20, v30 = v(1000 * side), v(20 * side), v(30 * side)
+            predicted = v30 + 97 * (v30 - v20)
+            assert abs(far - predicted) <= 1e-6 * max(1.0, abs(predicted)), (
+                f"{what} at a = {1000 * side:g} is {far}, but the trend between a = {20 * side:g} and "
+                f"{30 * side:g} predicts {predicted}: is something clamped?")
+        slopes = sorted(abs(v(s * 30.0) - v(s * 20.0)) / 10 for s in (1.0, -1.0))
+        assert slopes[0] <= 1e-6 and 0.25 <= slopes[1] <= 1.01, (
+            f"{what} should grow like |a|/2 on one side and flatten on the other for large |a|; "
+            f"slopes {slopes}: is something clamped?")
+'''
+
+GRADIENTS = '''
+h = 1e-6
+with _isolated():
+    for what, fn in _slots().items():
+        for a in (-3.0, -0.5, 0.25, 1.0, 2.5):  # not at a kink of max(a, 0) or |a|
+            x = _t(a).requires_grad_()
+            out = fn(x)
+            assert isinstance(out, torch.Tensor) and out.requires_grad, (
+                f"{what} has no gradient: keep the computation in torch "
+                "(no .item(), .detach(), numpy or math on the logits)")
+            (grad,) = torch.autograd.grad(out.reshape(()), x)
+            slope = (_value(fn(_t(a + h)), what) - _value(fn(_t(a - h)), what)) / (2 * h)
+            _check(float(grad), slope, 1e-5, 1e-8, f"d/da {what} at a = {a} (autograd vs finite differences)")
+'''
+
+SATURATION = '''
+def _slope(fn, a, what, h=1e-4):
+    return (_value(fn(_t(a + h)), what) - _value(fn(_t(a - h)), what)) / (2 * h)
+
+
+with _isolated():
+    # D(G(z)) = sigmoid(-10) ~ 5e-5: D rejects the fakes; sigmoid(10): D is fooled
+    for name, fn, flat_at, steep_at in (
+            ("generator_loss_minimax", generator_loss_minimax, -10.0, 10.0),
+            ("generator_loss_nonsaturating", generator_loss_nonsaturating, 10.0, -10.0)):
+        flat, steep = abs(_slope(fn, flat_at, name)), abs(_slope(fn, steep_at, name))
+        assert flat <= 1e-3 and 0.1 <= steep <= 2.0, (
+            f"{name}: |dJ/dlogit| is {flat:.3g} at fake logit {flat_at:g} and {steep:.3g} at {steep_at:g}; "
+            "the minimax cost saturates when D rejects the fakes, the non-saturating one when D is "
+            "fooled. Are the two generator losses swapped?")
+'''
+
+DIRECTIONS = '''
+def _at(fn, *logits):
+    return _value(fn(*[_t(a) for a in logits]), fn.__name__)
+
+
+with _isolated():
+    assert _at(discriminator_loss, 1.0, 0.0) < _at(discriminator_loss, -1.0, 0.0), (
+        "discriminator_loss must fall as D's logit on a real sample rises (D says 'real' with more confidence)")
+    assert _at(discriminator_loss, 0.0, 1.0) > _at(discriminator_loss, 0.0, -1.0), (
+        "discriminator_loss must rise as D's logit on a fake sample rises (D is fooled)")
+    for fn in (generator_loss_minimax, generator_loss_nonsaturating):
+        assert _at(fn, 1.0) < _at(fn, -1.0), (
+            f"{fn.__name__} must fall as D's logit on the fakes rises: the generator minimises its cost "
+            "by fooling D (check the sign against the convention above, not the slide)")
+'''
+
+TAKES_LOGITS = '''
+with _isolated():
+    confident = _value(discriminator_loss(_t(6.0), _t(-6.0)), "discriminator_loss")
+    fooled = _value(discriminator_loss(_t(-6.0), _t(6.0)), "discriminator_loss")
+assert 0 < confident < 0.01, (
+    f"J^(D) for real logit 6 and fake logit -6 (D is right and sure, D = 0.998 and 0.002) is {confident}, "
+    "expected close to 0: the inputs are logits, not probabilities (apply the sigmoid once, or not at all)")
+assert 5 < fooled < 13, (
+    f"J^(D) for real logit -6 and fake logit 6 (D is wrong and sure) is {fooled}, expected about 6: "
+    "the inputs are logits, not probabilities")
+'''
+
+OPT_VALUES = '''
+def _check_all(out, expected, what, tol=1e-6):
+    assert isinstance(out, torch.Tensor), f"{what} must return a torch.Tensor, got {type(out).__name__}"
+    assert out.is_floating_point(), f"{what} must return a floating-point tensor, got {out.dtype}"
+    assert tuple(out.shape) == tuple(expected.shape), f"{what}: shape {tuple(out.shape)}, expected {tuple(expected.shape)}"
+    for got, want in zip(out.detach().double().reshape(-1).tolist(), expected.reshape(-1).tolist()):
+        assert math.isfinite(got) and abs(got - want) <= tol, f"{what}: got {got}, expected {want}"
+'''
+
+OPT_BASIC = '''
+gen = torch.Generator().manual_seed(7)
+with _isolated():
+    for shape in ((7,), (2, 3)):
+        p = 3 * torch.rand(shape, generator=gen, dtype=torch.float64)
+        q = 3 * torch.rand(shape, generator=gen, dtype=torch.float64)
+        p.view(-1)[0], q.view(-1)[1] = 0.0, 0.0  # D* = 0 where only the model has mass, 1 where only the data has
+        expected = torch.tensor([a / (a + b) for a, b in zip(p.reshape(-1).tolist(), q.reshape(-1).tolist())],
+                                dtype=torch.float64).reshape(shape)
+        _check_all(optimal_discriminator(p, q), expected, f"optimal_discriminator, float64, shape {shape}", 1e-12)
+        _check_all(optimal_discriminator(p.float(), q.float()), expected, f"optimal_discriminator, float32, shape {shape}")
+'''
+
+OPT_BROADCAST = '''
+with _isolated():
+    p, q = _t(1.0, 2.0, 3.0)[:, None], _t(1.0, 0.5, 3.0, 6.0)  # (3, 1) and (4,) broadcast to (3, 4)
+    expected = torch.tensor([[a / (a + b) for b in q.tolist()] for a in p[:, 0].tolist()], dtype=torch.float64)
+    _check_all(optimal_discriminator(p, q), expected, "optimal_discriminator of shapes (3, 1) and (4,)")
+    _check_all(optimal_discriminator(q, p), 1 - expected, "optimal_discriminator of shapes (4,) and (3, 1)")
+    _check_all(optimal_discriminator(torch.tensor(2.0, dtype=torch.float64), q),
+               torch.tensor([2 / (2 + b) for b in q.tolist()], dtype=torch.float64),
+               "optimal_discriminator of a 0-dim tensor and shape (4,)")
+'''
+
+OPT_ZERO = '''
+with _isolated():
+    warnings.simplefilter("error", RuntimeWarning)  # a 0 / 0 on the way (numpy warns) fails the test
+    results = [
+        ("densities [0, 0, 1, 0] and [0, 2, 0, 0]", optimal_discriminator(_t(0.0, 0.0, 1.0, 0.0), _t(0.0, 2.0, 0.0, 0.0)),
+         _t(0.5, 0.0, 1.0, 0.5)),
+        ("zeros of shape (2, 2), float32", optimal_discriminator(torch.zeros(2, 2), torch.zeros(2, 2)),
+         torch.full((2, 2), 0.5, dtype=torch.float64)),
+    ]
+for what, out, expected in results:
+    _check_all(out, expected, f"optimal_discriminator at 0/0 ({what}): D* is 1/2 where both densities are 0")
+'''
+
+OPT_INT = '''
+with _isolated():
+    out = optimal_discriminator(torch.tensor([1, 0, 3, 5]), torch.tensor([1, 2, 1, 0]))
+_check_all(out, _t(0.5, 0.0, 0.75, 1.0), "optimal_discriminator of integer tensors [1, 0, 3, 5] and [1, 2, 1, 0]")
+'''
+
+
+def _visible(comment: str, calls: str) -> str:
+    """The visible part of a hidden-test cell: what it checks, and a call that fails on the stub."""
+    return textwrap.dedent(comment).strip("\n") + "\n" + calls
+
+
+def _call_each(*calls: str) -> str:
+    return "with _isolated():\n" + "\n".join(f"    {c}" for c in calls)
+
+
+_ALL_LOSSES = _call_each("discriminator_loss(torch.zeros(1), torch.zeros(1))",
+                         "generator_loss_minimax(torch.zeros(1))",
+                         "generator_loss_nonsaturating(torch.zeros(1))")
+_CALL_D = "_ = quietly(discriminator_loss, torch.zeros(1), torch.zeros(1))"
+_CALL_G = ("_ = quietly(generator_loss_minimax, torch.zeros(1))\n"
+           "_ = quietly(generator_loss_nonsaturating, torch.zeros(1))")
+_CALL_ALL = _CALL_D + "\n" + _CALL_G
+_CALL_OPT = "_ = quietly(optimal_discriminator, torch.ones(1), torch.ones(1))"
+
+
+CELLS = [
+    markdown("intro", r"""
+        # Assignment: the costs of the GAN game
+
+        *EEP 596, Lecture 7: Generative Adversarial Networks.*
+
+        A GAN is a game between two networks. The **discriminator** $D$ maps a sample $x$ to a logit
+        $\ell$, and $D(x) = \sigma(\ell)$ is its probability that $x$ is real. The **generator** $G$
+        maps noise $z$ to a sample $G(z)$. In this assignment you write the costs of that game, study
+        why the generator's cost is usually changed, and derive the discriminator that wins it.
+
+        **The convention used everywhere in this course: both players *minimise* their own cost.**
+        With means over a batch ($m$ real samples $x$, $n$ noise vectors $z$):
+
+        $$J^{(D)} = -\tfrac12\,\mathbb{E}_{x\sim p_\text{data}} \log D(x) \;-\; \tfrac12\,\mathbb{E}_{z} \log\bigl(1 - D(G(z))\bigr)$$
+
+        * **minimax** generator (the zero-sum game: $J^{(G)} = -J^{(D)}$, dropping the term $G$ cannot change):
+          $$J^{(G)}_\text{minimax} = \tfrac12\,\mathbb{E}_{z} \log\bigl(1 - D(G(z))\bigr)$$
+        * **non-saturating** generator (the heuristic used in practice):
+          $$J^{(G)}_\text{NS} = -\tfrac12\,\mathbb{E}_{z} \log D(G(z))$$
+
+        $J^{(D)}$ is the binary cross-entropy of a classifier that labels real samples 1 and fakes 0,
+        with each of the two expectations averaged over its own batch. The slide
+        *"Competing cost functions"* writes $J^{(D)}$ exactly like this. The slide *"Optimization in NN"*
+        writes the same two costs again, but with a **sign slip**: do not copy its signs (Question 3
+        asks you to find the slip).
+
+        **Rules.** Write each function yourself with PyTorch; do not import them from `eep596gan`
+        (the graders check this). Your functions take **logits**, tensors of shape `(m,)` or `(m, 1)`,
+        and return a scalar tensor that gradients can flow through. Run the setup cell first.
+        """),
+    locked("setup", """
+        import contextlib
+        import io
+        import math
+        import warnings
+
+        import matplotlib.pyplot as plt
+        import torch
+        import torch.nn.functional as F
+
+        from eep596gan.data import mixture_1d
+        from eep596gan.device import get_device, pick, quick_mode, seed_everything
+
+        device = get_device()
+        if quick_mode():  # graded or tested: several small kernels share a few cores, one thread each is fastest
+            torch.set_num_threads(1)
+        print(f"device: {device}; quick mode: {quick_mode()}")
+        """),
+    markdown("about-tests", """
+        The test cells below check your answers. Each is worth points; most of their checks are hidden
+        and run when your notebook is graded, so passing the visible ones is a start, not a guarantee.
+        They call your functions through `quietly`, which captures warnings and printed output:
+        nbgrader gives 0 points to a test cell that writes to stderr, and a warning of yours should
+        not cost you points.
+        """),
+    locked("test-helpers", """
+        def quietly(fn, *args, **kwargs):
+            \"\"\"Call fn(*args, **kwargs) with its warnings and printed output captured.\"\"\"
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                    contextlib.redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
+                return fn(*args, **kwargs)
+        """),
+    markdown("part1", r"""
+        ## Part 1: the discriminator's cost
+
+        Write `discriminator_loss(real_logits, fake_logits)`. The real and fake batches may differ in
+        size ($m$ and $n$): each expectation is the mean over its own batch.
+
+        It must stay finite (and correct) for logits of $\pm 1000$, which a confident discriminator does
+        produce. `torch.log(torch.sigmoid(x))` is `-inf` there: rewrite $\log\sigma(\ell)$ and
+        $\log(1 - \sigma(\ell))$ with a function that is stable for any $\ell$ (look in
+        `torch.nn.functional`).
+        """),
+    answer("answer_discriminator_loss", '''
+        def discriminator_loss(real_logits, fake_logits):
+            """J^(D) = -1/2 E_x log D(x) - 1/2 E_z log(1 - D(G(z))), with D = sigmoid(logit).
+
+            Args:
+                real_logits: D's logits on m real samples, shape (m,) or (m, 1).
+                fake_logits: D's logits on n generated samples, shape (n,) or (n, 1).
+            Returns:
+                A scalar tensor, differentiable with respect to both inputs.
+            """
+            ### BEGIN SOLUTION
+            # -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l): finite for any l
+            return 0.5 * F.softplus(-real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()
+            ### END SOLUTION
+        '''),
+    markdown("part2", r"""
+        ## Part 2: the generator's two costs
+
+        Write `generator_loss_minimax(fake_logits)` $= \tfrac12\,\mathbb{E}_z \log(1 - D(G(z)))$ and
+        `generator_loss_nonsaturating(fake_logits)` $= -\tfrac12\,\mathbb{E}_z \log D(G(z))$, both to be
+        *minimised* by the generator, both stable for logits of $\pm 1000$.
+        """),
+    answer("answer_generator_losses", '''
+        def generator_loss_minimax(fake_logits):
+            """J^(G) = 1/2 E_z log(1 - D(G(z))): minus J^(D) without the term G cannot change.
+
+            Args:
+                fake_logits: D's logits on n generated samples, shape (n,) or (n, 1).
+            Returns:
+                A scalar tensor, to be minimised over G's parameters.
+            """
+            ### BEGIN SOLUTION
+            return -0.5 * F.softplus(fake_logits).mean()
+            ### END SOLUTION
+
+
+        def generator_loss_nonsaturating(fake_logits):
+            """J^(G) = -1/2 E_z log D(G(z)): the non-saturating heuristic.
+
+            Args:
+                fake_logits: D's logits on n generated samples, shape (n,) or (n, 1).
+            Returns:
+                A scalar tensor, to be minimised over G's parameters.
+            """
+            ### BEGIN SOLUTION
+            return 0.5 * F.softplus(-fake_logits).mean()
+            ### END SOLUTION
+        '''),
+    test("test_losses_visible", 1, hidden('''
+        # Visible tests: each loss returns a differentiable scalar for logits of shape (m,) and (m, 1) ...
+        logits = torch.linspace(-3, 3, 8, requires_grad=True)
+        for x in (logits, logits[:, None]):
+            for name, out in (("discriminator_loss", quietly(discriminator_loss, x, x)),
+                              ("generator_loss_minimax", quietly(generator_loss_minimax, x)),
+                              ("generator_loss_nonsaturating", quietly(generator_loss_nonsaturating, x))):
+                assert isinstance(out, torch.Tensor) and out.numel() == 1, (
+                    f"{name} must return a scalar tensor (the mean over the batch), got {out!r}")
+                assert out.requires_grad, f"{name}'s result has no gradient: keep the computation in torch"
+        # ... and at logit 0, where D = 1/2 for every sample:
+        zero = torch.zeros(1)
+        assert abs(float(quietly(discriminator_loss, zero, zero)) - math.log(2)) < 1e-6, "J^(D) at D = 1/2 is log 2"
+        assert abs(float(quietly(generator_loss_minimax, zero)) + 0.5 * math.log(2)) < 1e-6, (
+            "the minimax J^(G) at D = 1/2 is 1/2 log(1/2) = -1/2 log 2")
+        assert abs(float(quietly(generator_loss_nonsaturating, zero)) - 0.5 * math.log(2)) < 1e-6, (
+            "the non-saturating J^(G) at D = 1/2 is -1/2 log(1/2) = 1/2 log 2")
+        print("visible tests passed")
+        ''', ISOLATED, _ALL_LOSSES)),
+    test("test_discriminator_loss_values", 2, hidden(_visible('''
+        # Hidden tests: discriminator_loss against a float64 reference, one real and one fake logit
+        # at a time, for logits in [-4, 4], shapes (1,) and (1, 1), float32 and float64.
+        ''', _CALL_D), ISOLATED, REFERENCE, D_VALUES)),
+    test("test_generator_loss_values", 3, hidden(_visible('''
+        # Hidden tests: both generator losses against a float64 reference, one logit at a time,
+        # for logits in [-6, 6], shapes (1,) and (1, 1), float32 and float64.
+        ''', _CALL_G), ISOLATED, REFERENCE, G_VALUES)),
+    test("test_losses_average_over_the_batch", 2, hidden(_visible('''
+        # Hidden tests: on batches of several sizes (real and fake batches of different sizes too,
+        # shapes (m,) and (m, 1)), each loss is a scalar: the mean of its values on single samples.
+        ''', _CALL_ALL), ISOLATED, BATCH_MEAN)),
+    test("test_losses_at_extreme_logits", 2, hidden(_visible('''
+        # Hidden tests: at logits of +-100 and +-1000 (float32 and float64) every loss and its gradient
+        # is finite, and the value is right there too (nothing clamped).
+        ''', _CALL_ALL), ISOLATED, REFERENCE, EXTREME)),
+    test("test_loss_gradients", 2, hidden(_visible('''
+        # Hidden tests: gradients flow to the logits (real and fake) and agree with finite differences.
+        ''', _CALL_ALL), ISOLATED, REFERENCE, GRADIENTS)),
+    test("test_minimax_saturates_nonsaturating_does_not", 1, hidden(_visible('''
+        # Hidden tests: where D rejects the fakes (logit -10) the minimax cost is flat and the
+        # non-saturating one is steep; where D is fooled (logit +10), the other way round.
+        ''', _CALL_G), ISOLATED, REFERENCE, SATURATION)),
+    test("test_costs_point_the_right_way", 1, hidden(_visible('''
+        # Hidden tests: J^(D) falls as D gets real samples right and fakes right; both generator costs
+        # fall as D is fooled.
+        ''', _CALL_ALL), ISOLATED, REFERENCE, DIRECTIONS)),
+    test("test_discriminator_loss_takes_logits", 1, hidden(_visible('''
+        # Hidden tests: discriminator_loss reads its inputs as logits (values outside [0, 1]).
+        ''', _CALL_D), ISOLATED, REFERENCE, TAKES_LOGITS)),
+    markdown("gradients-md", r"""
+        ## Why two generator costs?
+
+        The next cell plots $|\partial J^{(G)} / \partial \ell|$ for one fake sample against
+        $D(G(z)) = \sigma(\ell)$, for both of your generator costs (through autograd). Early in
+        training the generator is bad and the discriminator rejects its samples easily:
+        $D(G(z)) \to 0$, the left of the plot.
+        """),
+    locked("gradients-plot", """
+        logits = torch.linspace(-10, 10, 201, dtype=torch.float64)
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for name, fn in (("minimax", generator_loss_minimax), ("non-saturating", generator_loss_nonsaturating)):
+            slopes = []
+            for a in logits:
+                a = a.reshape(1).requires_grad_()
+                (grad,) = torch.autograd.grad(fn(a).sum(), a)  # one sample: d J^(G) / d logit
+                slopes.append(abs(float(grad)))
+            ax.plot(torch.sigmoid(logits), slopes, label=name)
+        ax.set(xscale="log", yscale="log", xlabel="D(G(z))", ylabel="|dJ(G) / d logit|",
+               title="Generator gradient for one fake sample")
+        ax.legend()
+        plt.show()
+        """),
+    markdown("q1", r"""
+        **Question 1 (3 points).** From the plot: what happens to each generator's gradient as
+        $D(G(z)) \to 0$, and when in training does that happen? Why does the non-saturating cost exist,
+        and why does it still aim at the same equilibrium? Answer in the cell below.
+        """),
+    written("written_nonsaturating", 3, r"""
+        With $D(G(z)) = \sigma(\ell)$: the minimax cost $\tfrac12\log(1-\sigma(\ell))$ has
+        $\partial/\partial\ell = -\tfrac12\sigma(\ell) = -\tfrac12 D(G(z))$, which goes to 0 as
+        $D(G(z)) \to 0$. It saturates exactly when the discriminator confidently rejects the fakes,
+        which is early in training (or whenever $D$ gets ahead), so the generator gets almost no signal
+        when it needs it most. The non-saturating cost $-\tfrac12\log\sigma(\ell)$ has
+        $\partial/\partial\ell = -\tfrac12(1 - D(G(z))) \to -\tfrac12$: a strong gradient while the fakes
+        are rejected, vanishing only once $D$ is fooled. Both costs fall monotonically as $D(G(z))$ rises,
+        so both push $G$ the same way and keep the same fixed point ($p_\text{model} = p_\text{data}$,
+        $D = \tfrac12$); the game is then no longer zero-sum, a heuristic (Goodfellow et al. 2014).
+        """),
+    markdown("part3", r"""
+        ## Part 3: the optimal discriminator
+
+        For a fixed generator, $J^{(D)} = -\tfrac12\int p_\text{data}(x)\log D(x)\,dx - \tfrac12\int p_\text{model}(x)\log(1 - D(x))\,dx$
+        is minimised pointwise by
+        $$D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_\text{model}(x)}.$$
+        The slide assumes both densities are nonzero everywhere. Where both are 0 the cost does not depend
+        on $D(x)$; we define $D^*(x) = \tfrac12$ there.
+
+        Write `optimal_discriminator(p_data, p_model)`: elementwise on tensors of densities, with
+        broadcasting (shapes `(3, 1)` and `(4,)` give `(3, 4)`), integer tensors allowed, a floating-point
+        result, no NaN and no warning where both densities are 0.
+        """),
+    answer("answer_optimal_discriminator", '''
+        def optimal_discriminator(p_data, p_model):
+            """D*(x) = p_data(x) / (p_data(x) + p_model(x)) elementwise, and 1/2 where both are 0.
+
+            Args:
+                p_data, p_model: tensors of densities (>= 0) of broadcastable shapes.
+            Returns:
+                A floating-point tensor of the broadcast shape.
+            """
+            ### BEGIN SOLUTION
+            p_data, p_model = torch.as_tensor(p_data), torch.as_tensor(p_model)
+            dtype = torch.promote_types(p_data.dtype, p_model.dtype)
+            if not dtype.is_floating_point:
+                dtype = torch.get_default_dtype()
+            p_data, p_model = p_data.to(dtype), p_model.to(dtype)
+            total = p_data + p_model
+            both_zero = total == 0
+            ratio = p_data / torch.where(both_zero, torch.ones_like(total), total)  # never 0 / 0
+            return torch.where(both_zero, torch.full_like(ratio, 0.5), ratio)
+            ### END SOLUTION
+        '''),
+    test("test_optimal_discriminator_visible", 1, hidden('''
+        # Visible tests
+        out = quietly(optimal_discriminator, torch.tensor([3.0, 1.0, 0.0]), torch.tensor([1.0, 1.0, 2.0]))
+        assert isinstance(out, torch.Tensor) and tuple(out.shape) == (3,), f"expected a tensor of shape (3,), got {out!r}"
+        assert all(abs(a - b) < 1e-6 for a, b in zip(out.tolist(), [0.75, 0.5, 0.0])), f"expected [0.75, 0.5, 0.0], got {out}"
+        print("visible tests passed")
+        ''', ISOLATED, _call_each("optimal_discriminator(torch.tensor([3.0, 1.0]), torch.tensor([1.0, 1.0]))"))),
+    test("test_optimal_discriminator_values", 1, hidden(_visible('''
+        # Hidden tests: values against p_data / (p_data + p_model), float32 and float64, shapes (7,) and (2, 3).
+        ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_BASIC)),
+    test("test_optimal_discriminator_broadcasts", 1, hidden(_visible('''
+        # Hidden tests: broadcasting, e.g. shapes (3, 1) and (4,) give (3, 4).
+        ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_BROADCAST)),
+    test("test_optimal_discriminator_zero_over_zero", 1, hidden(_visible('''
+        # Hidden tests: D* = 1/2 where both densities are 0, without NaN and without a warning.
+        ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_ZERO)),
+    test("test_optimal_discriminator_integer_inputs", 1, hidden(_visible('''
+        # Hidden tests: integer tensors of densities give the right floating-point D*.
+        ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_INT)),
+    markdown("q2", r"""
+        **Question 2 (2 points).** Suppose the generator is perfect: $p_\text{model} = p_\text{data}$.
+        What is $D^*(x)$, and what is the value of the game
+        $V(D^*, G) = \mathbb{E}_{x\sim p_\text{data}}\log D^*(x) + \mathbb{E}_z \log(1 - D^*(G(z)))$
+        (the quantity on the slide *"Minmax Game Optimization"*)? What is $J^{(D)}$ there? Show the
+        calculation; you may check it numerically in the scratch cell.
+        """),
+    written("written_game_value", 2, r"""
+        With $p_\text{model} = p_\text{data} = p$: $D^*(x) = p/(p + p) = \tfrac12$ everywhere. Then
+        $V(D^*, G) = \mathbb{E}\log\tfrac12 + \mathbb{E}\log(1 - \tfrac12) = 2\log\tfrac12 = -\log 4 \approx -1.386$,
+        and $J^{(D)} = -\tfrac12 V = \log 2 \approx 0.693$. In general
+        $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_\text{model})$, so $-\log 4$ is the
+        minimum over generators, reached only when $p_\text{model} = p_\text{data}$.
+        """),
+    {"cell_type": "code", "id": "scratch-q2", "source": (
+        "# Scratch cell (not graded): check Question 2 numerically with your functions.\n"
+        "x = torch.linspace(-6, 6, 2001, dtype=torch.float64)\n"
+        "p = mixture_1d(\"bimodal\").pdf(x)\n"
+        "d_star = optimal_discriminator(p, p)\n"
+        "print(d_star.min().item(), d_star.max().item())")},
+    markdown("dstar-md", r"""
+        ## Does a trained discriminator find $D^*$?
+
+        The next cell trains a small discriminator with **your** `discriminator_loss` to tell samples
+        of a bimodal mixture ($p_\text{data}$) from a standard normal ($p_\text{model}$), whose densities
+        we know, and compares $\sigma(\ell(x))$ with **your** `optimal_discriminator`. (Where there is
+        almost no mass, the discriminator sees no samples and cannot learn $D^*$; we compare where
+        $p_\text{data} + p_\text{model} > 0.05$.)
+        """),
+    locked("dstar-check", """
+        p_data, p_model = mixture_1d("bimodal"), mixture_1d("gaussian")
+        gen = seed_everything(0)
+        disc = torch.nn.Sequential(torch.nn.Linear(1, 64), torch.nn.LeakyReLU(0.2),
+                                   torch.nn.Linear(64, 64), torch.nn.LeakyReLU(0.2),
+                                   torch.nn.Linear(64, 1)).to(device)
+        opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
+        for step in range(pick(2000, 400)):
+            x_real = p_data.sample(256, generator=gen).to(device)  # (256, 1)
+            x_fake = p_model.sample(256, generator=gen).to(device)  # (256, 1)
+            loss = discriminator_loss(disc(x_real), disc(x_fake))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        x = torch.linspace(-4, 4, 401)  # (401,)
+        with torch.no_grad():
+            d_trained = torch.sigmoid(disc(x[:, None].to(device))).squeeze(1).double().cpu()
+        d_star = optimal_discriminator(p_data.pdf(x), p_model.pdf(x))
+        where = (p_data.pdf(x) + p_model.pdf(x)) > 0.05
+        gap = (d_trained - d_star)[where].abs().mean().item()
+
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.plot(x, p_data.pdf(x), "k", lw=1, label="p_data (bimodal)")
+        ax.plot(x, p_model.pdf(x), "k--", lw=1, label="p_model (normal)")
+        ax.plot(x, d_star, "C0", lw=2, label="your D*(x)")
+        ax.plot(x, d_trained, "C1", label="trained D(x)")
+        ax.set(xlabel="x", title=f"mean |D - D*| where there is mass: {gap:.3f}")
+        ax.legend()
+        plt.show()
+        assert gap < 0.1, f"the trained discriminator is {gap:.3f} from your D* on average: check both functions"
+        """),
+    markdown("q3", r"""
+        **Question 3 (2 points).** The slide *"Optimization in NN"* reads:
+
+        > **Gradient ascent** for the discriminator on J:
+        > $J^{(D)} = \tfrac12\,\mathbb{E}_{x} \log D(x) + \tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
+        > $\theta_d \leftarrow \arg\min_{\theta_d} J^{(D)}$.
+        > **Gradient descent** for the generator:
+        > $J^{(G)} = -\tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
+        > $\theta_g \leftarrow \arg\min_{\theta_g} J^{(G)}$.
+
+        Where is the sign slip? What would a generator that minimises the slide's $J^{(G)}$ learn to
+        do, and what should $J^{(G)}$ be? How should the discriminator's line be read to agree with the
+        convention of this notebook?
+        """),
+    written("written_sign_slip", 2, r"""
+        The slide's $J^{(D)}$ is $+\tfrac12 V$: the discriminator must *maximise* it (gradient ascent, as the
+        text says), so "$\arg\min$" is a slip; equivalently it minimises our $J^{(D)} = -\tfrac12 V$.
+        The generator line has the wrong sign: minimising $-\tfrac12\mathbb{E}\log(1 - D(G(z)))$ means
+        maximising $\log(1 - D(G(z)))$, i.e. driving $D(G(z)) \to 0$, making its fakes *easier* to reject,
+        helping the discriminator instead of fooling it. In the minimax game $G$ minimises $V$:
+        $J^{(G)} = +\tfrac12\mathbb{E}_z\log(1 - D(G(z))) = -J^{(D)}$ up to the term $G$ cannot change (or
+        the non-saturating $-\tfrac12\mathbb{E}_z\log D(G(z))$).
+        """),
+    markdown("end", """
+        ## Before you submit
+
+        Restart the kernel and run all cells: every visible test should pass and the plots should
+        appear. Then save the notebook and submit it without renaming it.
+        """),
+]

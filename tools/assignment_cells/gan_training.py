@@ -1,0 +1,464 @@
+"""Assignment gan_training: the lecture's minimax training loop, graded apart from the losses.
+
+The hidden tests replay train_gan on a tiny float64 G and D with plain SGD. Each sampler draws from
+its own seeded torch.Generator, so the order of the real and noise calls does not matter, only
+that every step draws its own batches in the order the algorithm uses them. A frozen player
+(learning rate 0) isolates the other one's updates, so a mistake in the D step and one in the G
+step lose different points. Every hidden block is self-contained, like in gan_losses.
+"""
+
+import textwrap
+
+from . import answer, hidden, locked, markdown, test
+
+PREAMBLE = '''
+import contextlib
+import io
+import math
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+
+@contextlib.contextmanager
+def _isolated():
+    """Capture the answer's warnings and output; make eep596gan.train's reference loop raise."""
+    def _delegated(*args, **kwargs):
+        raise AssertionError("this answer calls eep596gan.train: write the loop yourself")
+
+    saved = {}
+    try:
+        import eep596gan.train as lib
+        targets = [getattr(lib, "d_step", None), getattr(lib, "g_step", None),
+                   getattr(getattr(lib, "GANTrainer", None), "fit", None)]
+    except Exception:  # not importable here: nothing to delegate to
+        targets = []
+    for fn in targets:
+        try:
+            saved[fn] = fn.__code__
+            fn.__code__ = _delegated.__code__
+        except Exception:  # not a plain function (the grader may have wrapped it): leave it alone
+            saved.pop(fn, None)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for fn, code in saved.items():
+            fn.__code__ = code
+
+
+def _tiny(seed=0, d_lr=0.1, g_lr=0.1):
+    """Tiny float64 G and D on 2-D points, their SGD optimizers, seeded samplers and an event log."""
+    init = torch.Generator().manual_seed(seed)
+
+    def mlp(n_in, n_out):
+        net = torch.nn.Sequential(torch.nn.Linear(n_in, 3), torch.nn.Tanh(), torch.nn.Linear(3, n_out)).double()
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(0.7 * torch.randn(p.shape, generator=init, dtype=torch.float64))
+        return net
+
+    generator, discriminator, log = mlp(2, 2), mlp(2, 1), []
+    real_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+
+    def sample_real(m):
+        log.append(("real", m))
+        return torch.tensor([1.5, -0.5], dtype=torch.float64) + 0.4 * torch.randn(m, 2, generator=real_rng, dtype=torch.float64)
+
+    def sample_noise(m):
+        log.append(("noise", m))
+        return torch.randn(m, 2, generator=noise_rng, dtype=torch.float64)
+
+    g_opt = torch.optim.SGD(generator.parameters(), lr=g_lr)
+    d_opt = torch.optim.SGD(discriminator.parameters(), lr=d_lr)
+    d_opt.register_step_post_hook(lambda *args: log.append(("D.step", None)))
+    g_opt.register_step_post_hook(lambda *args: log.append(("G.step", None)))
+    return generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log
+'''
+
+REFERENCE = '''
+def _nonsaturating(fake_logits):
+    return 0.5 * F.softplus(-fake_logits).mean()
+
+
+def _minimax(fake_logits):
+    return -0.5 * F.softplus(fake_logits).mean()
+
+
+def _reference(seed, steps, k, m=64, d_lr=0.1, g_lr=0.1, g_loss=_nonsaturating):
+    """The slide's algorithm with plain SGD by hand: returns G, D and the losses of every step."""
+    generator, discriminator, _, _, sample_real, sample_noise, _ = _tiny(seed, d_lr, g_lr)
+    d_losses, g_losses = [], []
+    for _ in range(steps):
+        for _ in range(k):  # (1) k steps on D: minimise J^(D) on fresh batches, G held fixed
+            x_real, z = sample_real(m), sample_noise(m)
+            real_logits, fake_logits = discriminator(x_real), discriminator(generator(z).detach())
+            loss = 0.5 * F.softplus(-real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()
+            grads = torch.autograd.grad(loss, list(discriminator.parameters()))
+            with torch.no_grad():
+                for p, g in zip(discriminator.parameters(), grads):
+                    p -= d_lr * g
+            d_losses.append(loss.item())
+        loss = g_loss(discriminator(generator(sample_noise(m))))  # (2) one step on G, fresh noise
+        grads = torch.autograd.grad(loss, list(generator.parameters()))
+        with torch.no_grad():
+            for p, g in zip(generator.parameters(), grads):
+                p -= g_lr * g
+        g_losses.append(loss.item())
+    return generator, discriminator, d_losses, g_losses
+
+
+def _same_parameters(model, reference, what):
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        gap = (p.detach() - q.detach()).abs().max().item()
+        assert gap <= 1e-9, f"{what}: parameter {name} differs from the reference loop's by {gap:.3g}"
+'''
+
+STEP_COUNTS = '''
+for steps, k in ((3, 2), (2, 1)):
+    generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
+    with _isolated():
+        train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=steps, k=k, batch_size=4)
+    order = [event for event, _ in log if event.endswith(".step")]
+    assert order.count("D.step") == k * steps, (
+        f"steps={steps}, k={k}: d_optimizer.step() was called {order.count('D.step')} times, expected k * steps = {k * steps}")
+    assert order.count("G.step") == steps, (
+        f"steps={steps}, k={k}: g_optimizer.step() was called {order.count('G.step')} times, expected steps = {steps}")
+    assert order == (["D.step"] * k + ["G.step"]) * steps, (
+        f"steps={steps}, k={k}: the optimizer steps came in the order {order}; each iteration is k D steps, then one G step")
+'''
+
+SAMPLER_CALLS = '''
+steps, k, m = 2, 3, 5
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
+with _isolated():
+    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=steps, k=k, batch_size=m)
+noise = [size for event, size in log if event == "noise"]
+real = [size for event, size in log if event == "real"]
+assert len(noise) == steps * (k + 1), (
+    f"steps={steps}, k={k}: sample_noise was called {len(noise)} times, expected {steps * (k + 1)} "
+    "(fresh noise for every D step and for every G step)")
+assert len(real) == steps * k, (
+    f"steps={steps}, k={k}: sample_real was called {len(real)} times, expected {steps * k} (once per D step)")
+assert set(noise) | set(real) == {m}, (
+    f"batch_size={m}: the samplers were asked for batches of sizes {sorted(set(noise) | set(real))}")
+'''
+
+GENERATOR_LOSS = '''
+calls = []
+
+
+def _recording_loss(fake_logits):
+    calls.append(isinstance(fake_logits, torch.Tensor) and fake_logits.requires_grad)
+    return 0.5 * F.softplus(-fake_logits).mean()
+
+
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
+with _isolated():
+    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2, batch_size=4,
+              generator_loss=_recording_loss)
+assert len(calls) >= 3, f"the generator_loss passed in was called {len(calls)} times in 3 steps: use the argument"
+assert all(calls), "generator_loss must get D's logits on G(z) with their graph (G must learn from them)"
+'''
+
+HISTORY = '''
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny(seed=1)
+with _isolated():
+    history = train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2)
+assert isinstance(history, dict) and "d_loss" in history and "g_loss" in history, (
+    "train_gan must return a dict with lists 'd_loss' and 'g_loss'")
+for key, n in (("d_loss", 6), ("g_loss", 3)):
+    values = list(history[key])
+    assert len(values) == n, f"steps=3, k=2: history['{key}'] has {len(values)} entries, expected {n}"
+    assert all(isinstance(v, float) and math.isfinite(v) for v in values), (
+        f"history['{key}'] must hold finite Python floats (use loss.item()), got {[type(v).__name__ for v in values]}")
+_, _, d_losses, _ = _reference(seed=1, steps=1, k=1)
+assert abs(history["d_loss"][0] - d_losses[0]) <= 1e-9 * max(1.0, abs(d_losses[0])), (
+    f"history['d_loss'][0] is {history['d_loss'][0]}, but J^(D) on the first batches is {d_losses[0]}")
+'''
+
+D_TRAJECTORY = '''
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(seed=2, d_lr=0.2, g_lr=0.0)
+with _isolated():
+    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2)
+_, reference, _, _ = _reference(seed=2, steps=3, k=2, d_lr=0.2, g_lr=0.0)
+_same_parameters(discriminator, reference, "with G frozen (learning rate 0), D after 3 steps with k=2")
+'''
+
+G_TRAJECTORY = '''
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(seed=3, d_lr=0.0, g_lr=0.2)
+with _isolated():
+    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2,
+              generator_loss=_minimax)
+reference, _, _, _ = _reference(seed=3, steps=3, k=2, d_lr=0.0, g_lr=0.2, g_loss=_minimax)
+_same_parameters(generator, reference, "with D frozen (learning rate 0), G after 3 steps with k=2 and the minimax loss")
+'''
+
+FULL_TRAJECTORY = '''
+for seed, k in ((4, 2), (5, 1)):
+    generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(seed=seed)
+    with _isolated():
+        train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=k)
+    g_ref, d_ref, _, _ = _reference(seed=seed, steps=3, k=k)
+    _same_parameters(discriminator, d_ref, f"D after 3 steps with k={k}")
+    _same_parameters(generator, g_ref, f"G after 3 steps with k={k}")
+'''
+
+VISIBLE = '''
+# Visible test: a few steps on a tiny GAN return the history in the right shape.
+history = quietly(train_gan, *make_tiny_gan(), steps=3, k=2, batch_size=8)
+assert isinstance(history, dict), f"train_gan must return a dict, got {type(history).__name__}"
+assert len(history["d_loss"]) == 6 and len(history["g_loss"]) == 3, (
+    "with steps=3 and k=2, expected 6 entries in history['d_loss'] and 3 in history['g_loss']")
+assert all(isinstance(v, float) for v in history["d_loss"] + history["g_loss"]), (
+    "the history must hold Python floats (loss.item()), not tensors")
+print("visible test passed")
+'''
+
+_CALL = "_ = quietly(train_gan, *make_tiny_gan(), steps=1)"
+
+
+def _hidden_test(grade_id: str, points: int, comment: str, *blocks: str) -> dict:
+    visible = textwrap.dedent(comment).strip("\n") + "\n" + _CALL
+    return test(grade_id, points, hidden(visible, PREAMBLE, *blocks))
+
+
+CELLS = [
+    markdown("intro", r"""
+        # Assignment: the GAN training loop
+
+        *EEP 596, Lecture 7: Generative Adversarial Networks.*
+
+        You write the training algorithm of the slides *"Optimization in NN"* (Goodfellow et al. 2014,
+        Algorithm 1). For each of `steps` iterations:
+
+        1. **k discriminator steps**, each on a fresh batch: sample $m$ noise vectors
+           $z^{(1)}, \dots, z^{(m)}$ and $m$ real samples $x^{(1)}, \dots, x^{(m)}$, then take one
+           optimizer step on the discriminator that *minimises*
+           $J^{(D)} = -\tfrac12\,\mathbb{E}_x \log D(x) - \tfrac12\,\mathbb{E}_z \log(1 - D(G(z)))$.
+           The generator is held fixed: no gradient of $J^{(D)}$ may reach it.
+        2. **One generator step**: sample $m$ fresh noise vectors and take one optimizer step on the
+           generator that *minimises* its cost $J^{(G)}$, `generator_loss(D(G(z)))`. Only the generator's
+           parameters change.
+
+        Both players minimise their own cost (the convention of the `gan_losses` assignment; the slide
+        *"Optimization in NN"* has a sign slip). The losses are given: the setup cell imports
+        `discriminator_loss`, `generator_loss_minimax` and `generator_loss_nonsaturating` from the
+        course library, so this assignment is graded apart from them. They take **logits**, which is
+        what the discriminators here return, of shape `(m, 1)`.
+        """),
+    locked("setup", """
+        import contextlib
+        import io
+        import warnings
+
+        import matplotlib.pyplot as plt
+        import torch
+
+        from eep596gan.data import TensorSampler, load_images, mode_centers, sample_2d
+        from eep596gan.device import get_device, pick, quick_mode, seed_everything
+        from eep596gan.losses import discriminator_loss, generator_loss_minimax, generator_loss_nonsaturating
+        from eep596gan.models import MLPDiscriminator, MLPGenerator
+        from eep596gan.viz import image_grid, plot_2d, plot_losses
+
+        device = get_device()
+        if quick_mode():  # graded or tested: several small kernels share a few cores, one thread each is fastest
+            torch.set_num_threads(1)
+        print(f"device: {device}; quick mode: {quick_mode()}")
+        """),
+    markdown("spec", """
+        ## Your task: `train_gan`
+
+        `train_gan(generator, discriminator, g_optimizer, d_optimizer, sample_real, sample_noise, *,
+        steps, k=1, batch_size=64, generator_loss=generator_loss_nonsaturating)`
+
+        * `sample_real(m)` returns a batch of $m$ real samples and `sample_noise(m)` a batch of $m$ noise
+          vectors, both already on the right device. Call them with `batch_size`, once per batch: every
+          discriminator step draws its own real batch and its own noise, and the generator step draws its
+          own noise. Draw each batch when its step needs it (the tests replay your loop with seeded
+          samplers, so the order in which batches are drawn matters; whether a D step draws real or noise
+          first does not).
+        * Use the optimizers you are given: `d_optimizer` for the discriminator's parameters,
+          `g_optimizer` for the generator's. Remember what `loss.backward()` does to gradients that are
+          already there, and which parameters a backward pass through `discriminator(generator(z))`
+          reaches.
+        * Return `{"d_loss": [...], "g_loss": [...]}`: the value of $J^{(D)}$ at each of the `steps * k`
+          discriminator steps and of $J^{(G)}$ at each of the `steps` generator steps, as Python floats
+          (`loss.item()`), each computed before its update. Extra keys are fine.
+        """),
+    answer("answer_train_gan", '''
+        def train_gan(generator, discriminator, g_optimizer, d_optimizer, sample_real, sample_noise, *,
+                      steps, k=1, batch_size=64, generator_loss=generator_loss_nonsaturating):
+            """Train a GAN with the lecture's algorithm: k discriminator steps, then one generator step.
+
+            Args:
+                generator: maps noise (m, latent_dim) to samples.
+                discriminator: maps samples to logits (m, 1).
+                g_optimizer, d_optimizer: optimizers over the generator's / discriminator's parameters.
+                sample_real: sample_real(m) -> a batch of m real samples.
+                sample_noise: sample_noise(m) -> a batch of m noise vectors.
+                steps: number of iterations (generator steps).
+                k: discriminator steps per generator step.
+                batch_size: m, the size of every batch.
+                generator_loss: J^(G) as a function of D's logits on G(z).
+            Returns:
+                {"d_loss": [float] * (steps * k), "g_loss": [float] * steps}.
+            """
+            ### BEGIN SOLUTION
+            history = {"d_loss": [], "g_loss": []}
+            for _ in range(steps):
+                # (1) k steps on D: minimise J^(D), i.e. maximise log D(x) + log(1 - D(G(z)))
+                for _ in range(k):
+                    z = sample_noise(batch_size)
+                    x_real = sample_real(batch_size)
+                    x_fake = generator(z).detach()  # G is held fixed: no gradient reaches it
+                    d_loss = discriminator_loss(discriminator(x_real), discriminator(x_fake))
+                    d_optimizer.zero_grad()
+                    d_loss.backward()
+                    d_optimizer.step()
+                    history["d_loss"].append(d_loss.item())
+                # (2) one step on G: minimise J^(G) on fresh noise. The backward pass also fills D's
+                # gradients; only g_optimizer steps, and D's are cleared before its next step.
+                z = sample_noise(batch_size)
+                g_loss = generator_loss(discriminator(generator(z)))
+                g_optimizer.zero_grad()
+                g_loss.backward()
+                g_optimizer.step()
+                history["g_loss"].append(g_loss.item())
+            return history
+            ### END SOLUTION
+        '''),
+    markdown("about-tests", """
+        The test cells below check your loop; most of their checks are hidden and run when your notebook
+        is graded. They replay it on a tiny GAN in float64 with plain SGD and compare the parameters
+        with a reference loop's, count the optimizer steps and the sampler calls, and check the history.
+        They run your function through `quietly`, which captures warnings and printed output (nbgrader
+        gives 0 points to a test cell that writes to stderr).
+        """),
+    locked("test-helpers", '''
+        def quietly(fn, *args, **kwargs):
+            """Call fn(*args, **kwargs) with its warnings and printed output captured."""
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                    contextlib.redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
+                return fn(*args, **kwargs)
+
+
+        def make_tiny_gan(seed=0, lr=0.05):
+            """A tiny G and D on 2-D points (float64), their SGD optimizers and two seeded samplers."""
+            torch.manual_seed(seed)
+            generator = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+            discriminator = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+            real_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+
+            def sample_real(m):
+                return 1.0 + 0.3 * torch.randn(m, 2, generator=real_rng, dtype=torch.float64)
+
+            def sample_noise(m):
+                return torch.randn(m, 2, generator=noise_rng, dtype=torch.float64)
+
+            return (generator, discriminator, torch.optim.SGD(generator.parameters(), lr=lr),
+                    torch.optim.SGD(discriminator.parameters(), lr=lr), sample_real, sample_noise)
+        '''),
+    test("test_train_gan_visible", 1, hidden(VISIBLE, PREAMBLE, """
+        generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny()
+        with _isolated():
+            train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=1)
+        """)),
+    _hidden_test("test_optimizer_steps", 2, """
+        # Hidden tests: d_optimizer steps k * steps times and g_optimizer steps times,
+        # in the order (k D steps, then one G step) per iteration.
+        """, STEP_COUNTS),
+    _hidden_test("test_fresh_batches", 2, """
+        # Hidden tests: sample_noise is called k * steps + steps times and sample_real k * steps times,
+        # always with batch_size.
+        """, SAMPLER_CALLS),
+    _hidden_test("test_generator_loss_is_used", 2, """
+        # Hidden tests: the generator_loss argument is what the generator step minimises.
+        """, GENERATOR_LOSS),
+    _hidden_test("test_history", 1, """
+        # Hidden tests: the history holds steps * k and steps Python floats, the losses of the steps.
+        """, REFERENCE, HISTORY),
+    _hidden_test("test_discriminator_updates", 2, """
+        # Hidden tests: with the generator frozen, D's parameters after a few steps equal those of a
+        # reference loop (fresh batches, gradients of J^(D) only, k steps per iteration).
+        """, REFERENCE, D_TRAJECTORY),
+    _hidden_test("test_generator_updates", 2, """
+        # Hidden tests: with the discriminator frozen, G's parameters after a few steps (minimax loss)
+        # equal those of a reference loop (one step per iteration, gradients of J^(G) only).
+        """, REFERENCE, G_TRAJECTORY),
+    _hidden_test("test_training_trajectory", 3, """
+        # Hidden tests: both players learning, G's and D's parameters after a few steps equal those of
+        # a reference loop, for k = 1 and k = 2.
+        """, REFERENCE, FULL_TRAJECTORY),
+    markdown("ring8-md", r"""
+        ## Train it: eight Gaussians on a ring
+
+        Your loop, a small MLP generator and discriminator, and `ring8` (8 Gaussians on a circle,
+        $\sigma = 0.02$). The plot shows the fakes over the real data, with the discriminator's
+        $D(x)$ behind them. (In quick mode, as when graded, this runs only a few steps.)
+
+        Things to try in a cell of your own: `k=5`; `generator_loss=generator_loss_minimax`; a smaller
+        `batch_size`. Which modes does the generator find, and does it keep them?
+        """),
+    locked("train-ring8", """
+        latent_dim = 8
+        gen = seed_everything(0)
+        G = MLPGenerator(latent_dim, (2,), hidden=(128, 128)).to(device)
+        D = MLPDiscriminator((2,), hidden=(128, 128)).to(device)
+        g_opt = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+        d_opt = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+
+
+        def sample_ring(m):
+            return sample_2d("ring8", m, generator=gen).to(device)  # (m, 2)
+
+
+        def sample_z(m):
+            return torch.randn(m, latent_dim, generator=gen).to(device)  # (m, latent_dim)
+
+
+        history = train_gan(G, D, g_opt, d_opt, sample_ring, sample_z, steps=pick(3000, 150), k=1, batch_size=256)
+        with torch.no_grad():
+            fakes = G(sample_z(1000)).cpu()
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+        plot_losses(history, ax=axes[0])
+        plot_2d(fakes, real=sample_2d("ring8", 1000, seed=1), discriminator=D, ax=axes[1],
+                centers=mode_centers("ring8")[0], lim=3, title="ring8: fakes, real data and D(x)")
+        plt.show()
+        """),
+    markdown("digits-md", """
+        ## Train it: handwritten digits
+
+        The same loop on the 8x8 digits that ship with scikit-learn (1500 training images in $[-1, 1]$).
+        Do the samples look like digits? Are all ten classes there?
+        """),
+    locked("train-digits", """
+        x_digits, _ = load_images("digits", device=device)  # (1500, 1, 8, 8) in [-1, 1]
+        latent_dim = 32
+        seed_everything(0)
+        G = MLPGenerator(latent_dim, (1, 8, 8), hidden=(256, 256)).to(device)
+        D = MLPDiscriminator((1, 8, 8), hidden=(256, 256)).to(device)
+        g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        history = train_gan(G, D, g_opt, d_opt, TensorSampler(x_digits),
+                            lambda m: torch.randn(m, latent_dim, device=device),
+                            steps=pick(5000, 100), k=1, batch_size=64)
+        with torch.no_grad():
+            samples = G(torch.randn(64, latent_dim, device=device)).cpu()  # (64, 1, 8, 8)
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4.5))
+        plot_losses(history, ax=axes[0])
+        image_grid(samples, ax=axes[1], title="generated")
+        image_grid(x_digits[:64].cpu(), ax=axes[2], title="real")
+        plt.show()
+        """),
+    markdown("end", """
+        ## Before you submit
+
+        Restart the kernel and run all cells: the visible test should pass and the two trainings should
+        run. Then save the notebook and submit it without renaming it.
+        """),
+]
