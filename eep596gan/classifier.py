@@ -73,6 +73,7 @@ def classifier_path(dataset: str = "digits") -> Path:
     return cache_root() / "classifiers" / f"{dataset}-v{VERSION}.pt"
 
 
+@torch.enable_grad()  # callers such as metrics.features run under no_grad
 def train_classifier(dataset: str = "digits", epochs: int | None = None, device=None) -> SmallCNN:
     """Train a `SmallCNN` on `dataset`'s train split with a fixed seed (no caching).
 

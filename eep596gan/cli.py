@@ -67,8 +67,7 @@ def train_command(args: argparse.Namespace) -> int:
 def _train_gan(args, out: Path) -> int:
     from .data import POINT_DATASETS, load_images, sample_2d
     from .device import get_device, seed_everything
-    from .recipes import build_gan, recipe
-    from .train import GANTrainer
+    from .recipes import recipe, trainer_from_recipe
 
     r = recipe(args.model, args.data, steps=args.steps, batch_size=args.batch_size, k=args.k,
                loss=args.loss, lr=args.lr)
@@ -79,9 +78,7 @@ def _train_gan(args, out: Path) -> int:
         x = sample_2d(args.data, 50_000, seed=args.seed)
     else:
         x, _ = load_images(args.data, root=args.root)
-    generator, discriminator = build_gan(r, tuple(x.shape[1:]))
-    trainer = GANTrainer(generator, discriminator, latent_dim=r.latent_dim, k=r.k, lr=r.lr, betas=r.betas,
-                         loss=r.loss, device=device, seed=args.seed, decay_steps=r.steps if r.decay else None)
+    trainer = trainer_from_recipe(r, x.shape[1:], seed=args.seed, device=device)
     ckpt = out / "checkpoint.pt"
     if args.resume and ckpt.is_file():
         trainer.load(ckpt)

@@ -8,8 +8,9 @@ from torch import nn
 
 from .data import IMAGE_DATASETS, POINT_DATASETS
 from .models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from .train import GANTrainer
 
-__all__ = ["Recipe", "recipe", "build_gan", "GAN_KINDS"]
+__all__ = ["Recipe", "recipe", "build_gan", "trainer_from_recipe", "GAN_KINDS"]
 
 GAN_KINDS = ("gan", "dcgan")
 
@@ -70,3 +71,11 @@ def build_gan(r: Recipe, shape: tuple[int, ...], num_classes: int | None = None)
                 MLPDiscriminator(shape, hidden=r.hidden, num_classes=num_classes, pack=r.pack))
     return (DCGANGenerator(r.latent_dim, shape, width=r.width, num_classes=num_classes),
             DCGANDiscriminator(shape, width=r.width, num_classes=num_classes))
+
+
+def trainer_from_recipe(r: Recipe, shape, *, num_classes: int | None = None, seed: int = 0,
+                        device=None) -> GANTrainer:
+    """A fresh (G, D) for samples of `shape` in a `GANTrainer` with `r`'s k, lr, betas, loss and decay."""
+    generator, discriminator = build_gan(r, tuple(shape), num_classes=num_classes)
+    return GANTrainer(generator, discriminator, latent_dim=r.latent_dim, k=r.k, lr=r.lr, betas=r.betas,
+                      loss=r.loss, device=device, seed=seed, decay_steps=r.steps if r.decay else None)

@@ -251,3 +251,18 @@ def test_precision_recall_refuses_k_too_large_and_dimension_mismatch():
         precision_recall(torch.zeros(3, 2), torch.zeros(10, 2), k=3)
     with pytest.raises(ValueError, match="same dimension"):
         precision_recall(torch.zeros(10, 2), torch.zeros(10, 3))
+
+
+def test_first_use_trains_the_classifier_even_under_no_grad(tmp_path, monkeypatch):
+    """metrics.features runs under no_grad; an empty cache must still train (and cache) the model."""
+    from eep596gan import classifier, metrics
+    from eep596gan.data import load_images
+
+    monkeypatch.setenv("EEP596GAN_CACHE", str(tmp_path))
+    classifier._cached_classifier.cache_clear()
+    x, _ = load_images("digits", split="test")
+    with torch.no_grad():
+        f = metrics.features(x[:10], dataset="digits")
+    assert f.shape == (10, 64)
+    assert (tmp_path / "classifiers" / "digits-v1.pt").is_file()
+    classifier._cached_classifier.cache_clear()

@@ -79,3 +79,13 @@ def test_same_seed_same_samples_on_cpu():
         g = DCGANGenerator(8, (1, 28, 28), width=8).eval()
         outs.append(g(torch.randn(5, 8)))
     assert torch.equal(outs[0], outs[1])
+
+
+def test_conditional_dcgan_discriminator_lets_the_label_interact_with_the_image():
+    """Projection D: the effect of changing the label depends on the image (not a fixed bias)."""
+    torch.manual_seed(0)
+    d = DCGANDiscriminator((1, 8, 8), width=8, num_classes=10).eval()
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        shift = d(x, torch.tensor([3, 3])) - d(x, torch.tensor([5, 5]))  # (2, 1)
+    assert abs(shift[0].item() - shift[1].item()) > 1e-4

@@ -176,7 +176,12 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """image -> n x [Conv 4x4 stride 2, (BN), LeakyReLU(0.2)] -> Linear -> logit (m, 1)."""
+    """image -> n x [Conv 4x4 stride 2, (BN), LeakyReLU(0.2)] -> Linear -> logit (m, 1).
+
+    Conditional: a projection discriminator (Miyato & Koyama 2018), logit = w.f + <e(y), f>, so
+    the label interacts with the image features (a label concatenated at the last linear layer
+    could only add a per-class bias, and D would never check that image and label agree).
+    """
 
     def __init__(self, in_shape=(1, 28, 28), width: int = 32, num_classes: int | None = None):
         super().__init__()
@@ -187,9 +192,15 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2)]
             ch *= 2
         self.features = nn.Sequential(*layers, nn.Flatten())
-        self.cond = _Conditioning(num_classes, 16)
-        self.head = nn.Linear(ch * base * base + self.cond.dim, 1)
+        feature_dim = ch * base * base
+        self.cond = _Conditioning(num_classes, feature_dim)  # checks labels; embeds y -> (m, F)
+        self.head = nn.Linear(feature_dim, 1)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         _check_input(x, self.in_shape, self)
-        return self.head(self.cond(self.features(x), y))  # (m, 1)
+        f = self.features(x)  # (m, F)
+        logit = self.head(f)  # (m, 1)
+        if self.num_classes or y is not None:
+            e = self.cond(f, y)[:, f.shape[1]:]  # (m, F): the label's embedding
+            logit = logit + (e * f).sum(1, keepdim=True)  # projection term <e(y), f>
+        return logit
