@@ -38,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     grade = sub.add_parser("grade", help="autograde a folder (or zip) of student submissions")
     from . import grading
 
-    if hasattr(grading, "add_arguments"):  # TEMP until grading lands
-        grading.add_arguments(grade)
+    grading.add_arguments(grade)
     sub.add_parser("doctor", help="versions, device and which datasets are available offline")
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,165 @@
+"""Find each student's notebooks in a folder or in a zip downloaded from an LMS.
+
+Accepted layouts (a folder, or the same inside a .zip, optionally under one wrapper folder):
+- `<student_id>/<notebook>.ipynb`: one folder per student (nbgrader's `submitted/` layout,
+  `<student_id>/<assignment>/<notebook>.ipynb`, works too: the folder is searched recursively);
+- notebooks at the top, named `<student_id>_<notebook>.ipynb` or as in Canvas's bulk download,
+  `<student_id>_[LATE_]<number>_<number>_<notebook>.ipynb`; a resubmission `<notebook>-2.ipynb`
+  beats `-1` (the highest number is graded).
+Every student folder (or flat-file student) gets a row, even with nothing gradable in it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["Submission", "collect", "load_notebook", "extract_zip"]
+
+MAX_NOTEBOOK_MB = 100
+MAX_ZIP_MB = 4096
+IGNORED = ("__MACOSX", ".ipynb_checkpoints", ".DS_Store")
+RESUBMISSION = re.compile(r"^(?P<stem>.*?)(?:-(?P<n>\d+))?$")
+CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?:LATE_)?\d+_\d+_(?P<file>.+)$")
+
+
+@dataclass
+class Submission:
+    """One student's files for one assignment."""
+
+    student_id: str
+    files: dict[str, Path] = field(default_factory=dict)  # notebook name -> file
+    others: list[Path] = field(default_factory=list)  # .ipynb files with other names
+
+
+def _safe_id(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9._@+-]", "_", text.strip()) or "unknown"
+    return "_" + text if text.startswith(".") else text
+
+
+def _ignored(path: Path) -> bool:
+    return any(part in IGNORED or part.startswith("._") for part in path.parts)
+
+
+def extract_zip(path: Path, dest: Path) -> Path:
+    """Extract an LMS zip safely (no absolute or parent paths, bounded size) into dest."""
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = Path(info.filename)
+            if info.is_dir() or name.is_absolute() or ".." in name.parts or _ignored(name):
+                continue
+            total += info.file_size
+            if total > MAX_ZIP_MB << 20:
+                raise ValueError(f"{path} unpacks to more than {MAX_ZIP_MB} MB; grade it in parts")
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+    return dest
+
+
+def _unwrap(root: Path, names: list[str]) -> Path:
+    """Descend through a single wrapper folder (`submissions/<student>/...` or flat LMS files).
+
+    A lone folder that holds only the assignment's notebooks is a student's, not a wrapper.
+    """
+    while True:
+        entries = [p for p in root.iterdir() if not _ignored(p.relative_to(root))]
+        if len(entries) != 1 or not entries[0].is_dir():
+            return root
+        inner = [p for p in entries[0].iterdir() if not _ignored(p.relative_to(entries[0]))]
+        if not any(p.is_dir() or (p.suffix == ".ipynb" and p.stem not in names) for p in inner):
+            return root
+        root = entries[0]
+
+
+def _match(filename: str, names: list[str]) -> tuple[str | None, int]:
+    """(the notebook a file name stands for, its resubmission number): `name.ipynb`, `name-1.ipynb`."""
+    if not filename.endswith(".ipynb"):
+        return None, 0
+    m = RESUBMISSION.match(filename[:-len(".ipynb")])
+    if m.group("stem") in names:
+        return m.group("stem"), int(m.group("n") or 0)
+    return None, 0
+
+
+def _flat(filename: str, names: list[str]) -> tuple[str, str]:
+    """(student id, submitted file name) of a file at the top of a download."""
+    m = CANVAS.match(filename)
+    if m:
+        return m.group("sid"), m.group("file")
+    stem = filename[:-len(".ipynb")]
+    for name in sorted(names, key=len, reverse=True):
+        for sep in ("_", "-", " "):
+            base = RESUBMISSION.match(stem).group("stem")
+            if base.endswith(sep + name) and len(base) > len(name) + 1:
+                return base[:-len(name) - 1], filename[len(base) - len(name):]
+    return stem, filename
+
+
+def collect(root: Path, names: list[str]) -> list[Submission]:
+    """Every student in a submissions folder (already extracted), with their notebooks.
+
+    Args:
+        root: the folder (see the module docstring for layouts).
+        names: the assignment's notebook names (without .ipynb).
+    """
+    root = _unwrap(root, names)
+    students: dict[str, Submission] = {}
+    flat_rank: dict[tuple[str, str], int] = {}
+    for entry in sorted(root.iterdir()):
+        if _ignored(entry.relative_to(root)):
+            continue
+        if entry.is_dir():
+            sub = students.setdefault(_safe_id(entry.name), Submission(_safe_id(entry.name)))
+            found = sorted((p for p in entry.rglob("*.ipynb") if not _ignored(p.relative_to(entry))),
+                           key=lambda p: (len(p.relative_to(entry).parts), str(p)))
+            for path in found:
+                if path.stem in names and path.stem not in sub.files:
+                    sub.files[path.stem] = path
+                else:
+                    sub.others.append(path)
+        elif entry.suffix == ".ipynb":
+            sid, filename = _flat(entry.name, names)
+            sub = students.setdefault(_safe_id(sid), Submission(_safe_id(sid)))
+            name, rank = _match(filename, names)
+            if name is None:
+                sub.others.append(entry)
+            elif rank >= flat_rank.get((sub.student_id, name), -1):
+                flat_rank[(sub.student_id, name)] = rank
+                sub.files[name] = entry
+    return [students[k] for k in sorted(students)]
+
+
+def load_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:
+    """(notebook, status, detail): status is "" when the file is a readable notebook."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_MB << 20:
+            return None, "invalid-notebook", f"{path.name} is larger than {MAX_NOTEBOOK_MB} MB"
+        data = path.read_bytes()
+    except OSError as err:
+        return None, "invalid-notebook", f"cannot read {path.name}: {err}"
+    if not data.strip():
+        return None, "empty-file", f"{path.name} is empty"
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return None, "invalid-notebook", f"{path.name} is not a notebook (invalid JSON: {err})"
+    try:
+        if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+            raise ValueError("no cells")
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        for cell in nb.cells:
+            if cell.get("cell_type") not in ("code", "markdown", "raw") or "source" not in cell:
+                raise ValueError("a malformed cell")
+    except Exception as err:
+        return None, "invalid-notebook", f"{path.name} is JSON but not a Jupyter notebook ({err})"
+    return nb, "", ""
