@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 import time
@@ -57,10 +58,64 @@ def train_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.model in ("vae", "ar"):
-        from .likelihood import train_command as likelihood_command
-
-        return likelihood_command(args)
+        return _train_likelihood(args, out)
     return _train_gan(args, out)
+
+
+def _train_likelihood(args, out: Path) -> int:
+    """`train vae` / `train ar`: a VAE or a MADE pixel model on an image dataset."""
+    import torch
+
+    from .data import IMAGE_DATASETS, load_images
+    from .device import get_device, seed_everything
+    from .likelihood import ARTrainer, VAETrainer
+    from .models import VAE, PixelAR, binarize
+
+    if args.data not in IMAGE_DATASETS:
+        raise ValueError(f"{args.model} trains on images; valid datasets: {', '.join(IMAGE_DATASETS)}")
+    device = get_device(args.device)
+    seed_everything(args.seed)
+    x, _ = load_images(args.data, root=args.root)
+    held_out, _ = load_images(args.data, root=args.root, split="test")
+    shape = tuple(x.shape[1:])
+    steps = args.steps or (3000 if args.data == "digits" else 10000)
+    batch_size = args.batch_size or 128
+    if args.model == "vae":
+        model, trainer_cls, data = VAE(shape, latent_dim=8), VAETrainer, x
+    else:
+        model, trainer_cls, data = PixelAR(shape), ARTrainer, binarize(x)
+    trainer = trainer_cls(model, lr=args.lr or 1e-3, device=device, seed=args.seed)
+    ckpt = out / "checkpoint.pt"
+    if args.resume and ckpt.is_file():
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at step {trainer.step}")
+    todo, every = max(0, steps - trainer.step), args.checkpoint_every or steps
+    t0 = time.perf_counter()
+    while trainer.step < steps:  # in chunks, with a checkpoint after each
+        trainer.fit(data, min(every - trainer.step % every, steps - trainer.step), batch_size,
+                    progress=not args.no_progress)
+        trainer.save(ckpt)
+    trainer.save(ckpt)
+    seconds = time.perf_counter() - t0
+    model.eval()
+    gen = torch.Generator(device=device).manual_seed(12345)
+    with torch.no_grad():
+        samples = model.sample(1000, generator=gen).cpu()
+        if args.model == "vae":
+            score = {"heldout_elbo": round(-model.loss(held_out.to(device))[0].item(), 4)}
+        else:
+            nll = model.log_prob(binarize(held_out).to(device)).neg().mean().item()
+            score = {"heldout_nll_nats": round(nll, 4), "heldout_bits_per_dim": round(nll / math.log(2) / math.prod(shape), 4)}
+            samples = samples * 2 - 1  # {0, 1} pixels -> [-1, 1] for plots and features
+    metrics = {"model": args.model, "data": args.data, "seed": args.seed, "steps": trainer.step,
+               "steps_this_run": todo, "seconds": round(seconds, 3),
+               "images_per_second": round(todo * batch_size / seconds, 1) if todo and seconds else 0.0,
+               "device": str(device), **score, **_image_scores(samples, x, held_out, args)}
+    _save_grid(samples[:64], out / "samples.png", f"{args.model} samples after {trainer.step} steps")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps(metrics, indent=2))
+    print(f"wrote {out / 'samples.png'}, {out / 'metrics.json'}, {ckpt}")
+    return 0
 
 
 def _train_gan(args, out: Path) -> int:
@@ -118,9 +173,31 @@ def _gan_metrics(trainer, x, args, points: bool) -> dict:
         cov = metrics.mode_coverage(fake, name=args.data)
         return {k: cov[k] for k in ("modes_captured", "modes_total", "high_quality_fraction")}
     held_out, _ = load_images(args.data, root=args.root, split="test")
+    return _image_scores(fake, x, held_out, args)
+
+
+def _image_scores(fake, x, held_out, args) -> dict:
+    """Fréchet distance of samples to training images, beside that of held-out real images (the floor)."""
+    import torch
+
+    from . import metrics
+
     train = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: max(len(held_out), 1000)]]
     return {"frechet_distance": round(metrics.frechet_distance(fake, train, dataset=args.data), 4),
             "frechet_distance_real": round(metrics.frechet_distance(held_out, train, dataset=args.data), 4)}
+
+
+def _save_grid(images, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from . import viz
+
+    fig = viz.image_grid(images, nrow=8, title=title)  # through matplotlib: 8x8 digits stay visible
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
 
 
 def _plot_samples(trainer, x, path: Path, points: bool) -> None:
@@ -137,10 +214,8 @@ def _plot_samples(trainer, x, path: Path, points: bool) -> None:
                           title=f"step {trainer.step}: samples over D(x)")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
-    else:  # through matplotlib: 8x8 digits would be a thumbnail as a raw grid
-        fig = viz.image_grid(trainer.sample(64).cpu(), nrow=8, title=f"G(z) after {trainer.step} steps")
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-        plt.close(fig)
+    else:
+        _save_grid(trainer.sample(64).cpu(), path, f"G(z) after {trainer.step} steps")
 
 
 def _plot_noise(n: int, d: int, device):

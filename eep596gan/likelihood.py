@@ -14,8 +14,6 @@ only every `sync_every` steps, and Adam is fused (CUDA) or foreach.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -23,6 +21,7 @@ from tqdm.auto import tqdm
 
 from .data import TensorSampler
 from .device import get_device
+from .train import atomic_save
 
 __all__ = ["VAETrainer", "ARTrainer", "make_adam"]
 
@@ -101,11 +100,7 @@ class _Trainer:
             "history": self.history,
             "generator": self.generator.get_state(),
         }
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        atomic_save(state, path)
 
     def load(self, path) -> None:
         """Restore what `save` wrote; training then continues exactly where it stopped."""
