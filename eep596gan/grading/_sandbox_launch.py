@@ -2,7 +2,8 @@
 
 Runs as root inside fresh mount, network and PID namespaces (`unshare -m -n -p -f`), before any
 student code. Standard library only. Steps:
-1. a private tmpfs becomes /tmp, holding only this kernel's folder (connection file, sockets);
+1. a private tmpfs becomes /tmp, holding only this kernel's folder (connection file, sockets)
+   and, read-only, what the kernel needs from the old /tmp (a venv or checkout living there);
 2. folders and files the kernel must not read are covered (empty tmpfs, /dev/null);
 3. every other mount is remounted read-only, so student code cannot change shared files;
 4. resource limits (memory, file size, no core dumps);
@@ -50,6 +51,14 @@ def main(config_path):
     inner = os.path.join(staging, os.path.relpath(kdir, "/tmp"))
     os.makedirs(inner)
     mount("--bind", kdir, inner)
+    # What the kernel needs from the old /tmp (a clone or venv living there): read-only binds.
+    for path in cfg.get("keep_tmp", []):
+        if under(kdir, [path]) or not os.path.isdir(path):
+            continue
+        target = os.path.join(staging, os.path.relpath(path, "/tmp"))
+        os.makedirs(target, exist_ok=True)
+        mount("--bind", path, target)
+        mount("-o", "remount,bind,ro", target)
     mount("--move", staging, "/tmp")
     for name in ("work", "home", "ipython", "jupyter", "mpl"):
         os.makedirs(os.path.join("/tmp", name), exist_ok=True)

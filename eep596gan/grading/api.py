@@ -132,16 +132,27 @@ def _preflight(job: _Job) -> None:
                 f"could not score full marks. Failed: {failed or result.notes}")
 
 
-def _hidden(course: Course, extra: list[Path]) -> tuple[str, ...]:
-    """What a sandboxed kernel must not see: the course except the release, inputs and outputs."""
+def _kept(course: Course) -> list[Path]:
+    """What a sandboxed kernel needs to see: the Python environment, the package, the release, data."""
     import eep596gan
 
     package = Path(eep596gan.__file__).resolve().parent
     keep = [Path(sys.prefix), Path(sys.base_prefix), package, course.release_dir]
     data = os.environ.get("EEP596GAN_DATA")
-    keep += [Path(data)] if data else [Path.home() / ".cache" / "eep596gan"]
+    return keep + ([Path(data)] if data else [Path.home() / ".cache" / "eep596gan"])
+
+
+def _hidden(course: Course, extra: list[Path]) -> tuple[str, ...]:
+    """What a sandboxed kernel must not see: the course except the release, inputs and outputs."""
     roots = [course.root, Path.home()] + ([package_repo()] if package_repo() else [])
-    return tuple(hidden_paths(list(dict.fromkeys(roots)), keep, extra))
+    return tuple(hidden_paths(list(dict.fromkeys(roots)), _kept(course), extra))
+
+
+def _kept_under_tmp(course: Course) -> tuple[str, ...]:
+    """Kept paths inside /tmp (a clone or venv there): the sandbox's private /tmp binds them back."""
+    tmp = Path("/tmp").resolve()
+    paths = {p.resolve() for p in _kept(course) if p.exists()}
+    return tuple(sorted(str(p) for p in paths if p.is_relative_to(tmp)))
 
 
 def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLike, *,
@@ -200,6 +211,7 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
         if not use_sandbox:
             print(warn_unsandboxed(), file=sys.stderr)
         kernel = KernelOptions(sandbox=use_sandbox, hide=_hidden(course_obj, [sub_path, root, out, tmp]),
+                               keep_tmp=_kept_under_tmp(course_obj),
                                support=_support(course_obj, assignment, tmp))
         job = _Job(str(course_obj.root), assignment, str(out), RunOptions(timeout=timeout, kernel=kernel))
         if preflight:

@@ -49,6 +49,7 @@ class KernelOptions:
 
     sandbox: bool = True  # run in the namespace sandbox (falls back when unavailable)
     hide: tuple[str, ...] = ()  # paths the kernel must not read
+    keep_tmp: tuple[str, ...] = ()  # paths under /tmp it needs (venv, package): bound back read-only
     support: str | None = None  # folder copied into the kernel's working folder
     memory_mb: int = 8192  # address-space limit (RLIMIT_AS); gan_training peaks near 4.5 GB
     file_mb: int = 256  # largest file the kernel may write
@@ -152,7 +153,8 @@ class Kernel:
                 support = str(self.kdir / "support")  # the kernel's folder stays visible
                 shutil.copytree(self.options.support, support)
             config = {"kdir": str(self.kdir), "tmp_mb": self.options.tmp_mb,
-                      "hide": list(self.options.hide), "support": support,
+                      "hide": list(self.options.hide), "keep_tmp": list(self.options.keep_tmp),
+                      "support": support,
                       "argv": argv, "env": self._env("/tmp"),
                       "rlimits": self._rlimits()}
             cfg_path = self.kdir / "sandbox.json"
