@@ -39,6 +39,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
 
 
+def _needed_under_tmp(extra) -> list[str]:
+    """The Python environment and the eep596gan package when they live under /tmp, plus `extra`."""
+    import eep596gan
+
+    tmp = Path("/tmp").resolve()
+    paths = {Path(sys.prefix).resolve(), Path(eep596gan.__file__).resolve().parent, *map(Path, extra)}
+    return sorted(str(p) for p in paths if p.is_relative_to(tmp))
+
+
 class KernelStartError(RuntimeError):
     """The kernel did not start (or did not answer) in time."""
 
@@ -153,7 +162,7 @@ class Kernel:
                 support = str(self.kdir / "support")  # the kernel's folder stays visible
                 shutil.copytree(self.options.support, support)
             config = {"kdir": str(self.kdir), "tmp_mb": self.options.tmp_mb,
-                      "hide": list(self.options.hide), "keep_tmp": list(self.options.keep_tmp),
+                      "hide": list(self.options.hide), "keep_tmp": _needed_under_tmp(self.options.keep_tmp),
                       "support": support,
                       "argv": argv, "env": self._env("/tmp"),
                       "rlimits": self._rlimits()}
