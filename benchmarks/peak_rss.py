@@ -1,9 +1,11 @@
-"""Run a command and report the peak of the summed resident memory of its whole process tree.
+"""Run a command and report the peak memory of its whole process tree (summed PSS and RSS).
 
     python benchmarks/peak_rss.py make test
 
 `/usr/bin/time -v` reports the largest single process; pytest-xdist workers and notebook kernels
-are many processes, so this polls /proc (Linux) every 0.2 s and sums RSS over the descendants.
+are many processes, so this polls /proc (Linux) every 0.2 s and sums over the descendants. PSS
+(proportional set size) counts a page shared by n processes as 1/n in each: the memory the run
+really takes. RSS counts it n times.
 """
 
 from __future__ import annotations
@@ -26,24 +28,29 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _rss_kib(pid: int) -> int:
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(Rss, Pss) of one process: Pss splits shared pages (torch's libraries) between their users."""
+    rss = pss = 0
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss, pss
 
 
-def tree_rss_kib(root: int) -> int:
-    """Summed VmRSS of `root` and all its descendants."""
-    tree, total, todo = _children(), 0, [root]
+def tree_memory_kib(root: int) -> tuple[int, int]:
+    """Summed (Rss, Pss) of `root` and all its descendants."""
+    tree, rss, pss, todo = _children(), 0, 0, [root]
     while todo:
         pid = todo.pop()
-        total += _rss_kib(pid)
+        r, p = _memory_kib(pid)
+        rss, pss = rss + r, pss + p
         todo.extend(tree.get(pid, []))
-    return total
+    return rss, pss
 
 
 def main(argv: list[str]) -> int:
@@ -52,13 +59,15 @@ def main(argv: list[str]) -> int:
         return 2
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv)
-    peak = 0
+    peak_rss = peak_pss = 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss_kib(proc.pid))
+        rss, pss = tree_memory_kib(proc.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.2)
     minutes = (time.perf_counter() - t0) / 60
-    print(f"peak summed RSS of `{' '.join(argv)}`: {peak / 1024**2:.2f} GiB; "
-          f"{minutes:.1f} min; exit {proc.returncode}", file=sys.stderr)
+    print(f"`{' '.join(argv)}`: peak summed PSS {peak_pss / 1024**2:.2f} GiB (summed RSS, which counts "
+          f"shared libraries once per process, {peak_rss / 1024**2:.2f} GiB); {minutes:.1f} min; "
+          f"exit {proc.returncode}", file=sys.stderr)
     return proc.returncode
 
 
