@@ -8,7 +8,7 @@ Both know nothing of the model beyond a small protocol:
 
 The fast path is the GAN trainer's: data lives on the device, batches are drawn by random index
 with a seeded `torch.Generator`, step losses go into a preallocated device tensor and reach Python
-only every `sync_every` steps, and Adam is fused (CUDA) or foreach.
+only every `sync_every` steps, and Adam is fused where supported (`train.make_adam`).
 """
 
 from __future__ import annotations
@@ -21,19 +21,9 @@ from tqdm.auto import tqdm
 
 from .data import TensorSampler
 from .device import get_device
-from .train import atomic_save
+from .train import atomic_save, make_adam
 
-__all__ = ["VAETrainer", "ARTrainer", "make_adam"]
-
-
-def make_adam(params, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam, fused on CUDA, foreach elsewhere (plain Adam when neither is supported)."""
-    for kwargs in ({"fused": True} if device.type == "cuda" else {"foreach": True}, {}):
-        try:
-            return torch.optim.Adam(params, lr=lr, **kwargs)
-        except (RuntimeError, TypeError, ValueError):
-            continue
-    raise AssertionError("unreachable")
+__all__ = ["VAETrainer", "ARTrainer"]
 
 
 class _Trainer:
@@ -48,7 +38,7 @@ class _Trainer:
         self.model = model.to(self.device)
         self.lr, self.seed, self.sync_every = float(lr), int(seed), max(1, int(sync_every))
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        self.optimizer = make_adam(self.model.parameters(), self.lr, self.device)
+        self.optimizer = make_adam(self.model.parameters(), self.lr, (0.9, 0.999))
         self.history: dict[str, list[float]] = {name: [] for name in self.columns}
         self.step = 0
 
