@@ -15,7 +15,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,33 +27,18 @@ def generate(assignments=ASSIGNMENTS, *, root: str | os.PathLike = ROOT,
 
     Returns the release folder. Raises RuntimeError with nbgrader's log when generation fails.
     """
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
+    from eep596gan.grading.course import Course, generate_release
 
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else root / "assignments"
-    bin_dir = str(Path(sys.executable).parent)  # nbgrader runs alembic from the venv's bin
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    with tempfile.TemporaryDirectory(prefix="eep596gan-generate-") as tmp:
-        config = Config()
-        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
-        config.CourseDirectory.root = str(root)
-        config.CourseDirectory.release_directory = os.path.relpath(out, root) if out.is_relative_to(root) else str(out)
-        config.CourseDirectory.db_url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
-        config.GenerateAssignment.force = True
-        api = NbGraderAPI(CourseDirectory(config=config), config=config)
-        for assignment in assignments:
-            if not (root / "solutions" / assignment).is_dir():
-                raise FileNotFoundError(f"no solutions/{assignment} under {root}")
-            target = out / assignment
-            if target.exists():
-                shutil.rmtree(target)  # a notebook removed from solutions/ must leave the release too
-            result = api.generate_assignment(assignment, force=True)
-            if not result["success"]:
-                raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}\n{result['error']}")
+    course = Course(root)
+    for assignment in assignments:
+        if not (course.source_dir / assignment).is_dir():
+            raise FileNotFoundError(f"no solutions/{assignment} under {root}")
+        target = out / assignment
+        if target.exists():
+            shutil.rmtree(target)  # a notebook removed from solutions/ must leave the release too
+        generate_release(assignment, course, force=True, release_dir=out)
     return out
 
 

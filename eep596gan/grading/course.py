@@ -308,11 +308,14 @@ def _same_named_library_functions(names: set[str]) -> list[tuple[str, str, str]]
     return out
 
 
-def generate_release(assignment: str, course: Course, *, force: bool = False) -> Path:
+def generate_release(assignment: str, course: Course, *, force: bool = False,
+                     release_dir: str | os.PathLike | None = None) -> Path:
     """Write the student version of an assignment into the release folder (nbgrader).
 
     nbgrader records the assignment in a gradebook; it goes to a temporary file.
 
+    Args:
+        release_dir: where the release goes instead of the course's (tests compare a fresh one).
     Returns:
         The assignment's release folder.
     """
@@ -328,6 +331,8 @@ def generate_release(assignment: str, course: Course, *, force: bool = False) ->
         cfg = Config()
         cfg.merge(course.config)
         cfg.CourseDirectory.root = str(course.root)
+        if release_dir is not None:
+            cfg.CourseDirectory.release_directory = str(Path(release_dir).resolve())
         cfg.CourseDirectory.db_url = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
         cfg.GenerateAssignment.force = force
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
@@ -335,4 +340,4 @@ def generate_release(assignment: str, course: Course, *, force: bool = False) ->
     if not result["success"]:
         raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log']}\n"
                            f"{result['error']}")
-    return course.release_dir / assignment
+    return (Path(release_dir).resolve() if release_dir is not None else course.release_dir) / assignment
