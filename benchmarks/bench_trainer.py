@@ -1,7 +1,8 @@
 """GANTrainer vs the textbook loop of the PyTorch DCGAN tutorial: steps per second, same work.
 
 Both sides train the same models (same initial weights), at the same batch size, for the same
-number of steps, in one process, alternating which runs first. The textbook loop is the
+number of steps, in one process, alternating which runs first. GANTrainer runs with its defaults
+(float32) and, where the device multiplies bfloat16 natively, also with amp=True (bf16 autocast). The textbook loop is the
 tutorial's: a DataLoader over a TensorDataset, BCEWithLogitsLoss against label tensors, and
 `.item()` on the losses every step. Prints a table; `--write` also updates benchmarks/RESULTS.md.
 
@@ -26,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from eep596gan.data import load_images
-from eep596gan.device import get_device
+from eep596gan.device import get_device, native_bf16
 from eep596gan.recipes import build_gan, recipe
 from eep596gan.train import GANTrainer
 
@@ -104,30 +105,36 @@ def _time(fn) -> float:
     return time.perf_counter() - t0
 
 
-def bench_case(case, steps: int, repeats: int, device) -> dict:
+def bench_case(case, steps: int, repeats: int, device, bf16: bool) -> dict:
     r, x = case["recipe"], case["x"]
     torch.manual_seed(0)
     g0, d0 = build_gan(r, tuple(x.shape[1:]))
-    rates = {"textbook": [], "GANTrainer": []}
 
     def run_textbook():
         g, d = copy.deepcopy(g0).to(device), copy.deepcopy(d0).to(device)
         textbook_loop(g, d, x, steps, r.batch_size, r.latent_dim, r.lr, r.betas, device)
 
-    def run_trainer():
-        t = GANTrainer(copy.deepcopy(g0), copy.deepcopy(d0), latent_dim=r.latent_dim, lr=r.lr,
-                       betas=r.betas, device=device)
-        t.fit(x, steps, r.batch_size, progress=False)
+    def trainer_run(**options):
+        def run():
+            t = GANTrainer(copy.deepcopy(g0), copy.deepcopy(d0), latent_dim=r.latent_dim, lr=r.lr,
+                           betas=r.betas, device=device, **options)
+            t.fit(x, steps, r.batch_size, progress=False)
+        return run
 
-    run_textbook(), run_trainer()  # warm-up: allocator, kernels, data on device
-    for i in range(repeats):
-        order = [("textbook", run_textbook), ("GANTrainer", run_trainer)]
-        for label, fn in order if i % 2 == 0 else order[::-1]:
+    runs = {"textbook": run_textbook, "trainer": trainer_run()}
+    if bf16:
+        runs["trainer_bf16"] = trainer_run(amp=True)
+    for fn in runs.values():  # warm-up: allocator, kernels, data on device
+        fn()
+    rates = {k: [] for k in runs}
+    for i in range(repeats):  # alternate the order, so drifts in machine speed hit every side
+        for label, fn in list(runs.items())[:: 1 if i % 2 == 0 else -1]:
             rates[label].append(steps / _time(fn))
     med = {k: statistics.median(v) for k, v in rates.items()}
-    row = {"case": case["name"], "data": case["source"], "batch": r.batch_size,
-           "textbook": med["textbook"], "trainer": med["GANTrainer"],
-           "ratio": med["GANTrainer"] / med["textbook"]}
+    row = {"case": case["name"], "data": case["source"], "batch": r.batch_size, **med,
+           "ratio": med["trainer"] / med["textbook"]}
+    if bf16:
+        row["ratio_bf16"] = med["trainer_bf16"] / med["textbook"]
     if device.type == "cuda" and case["name"].startswith("DCGAN 28x28"):
         row.update(_roofline(g0, d0, r, x, device))
     return row
@@ -172,18 +179,22 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="alternated runs per side (median)")
     p.add_argument("--device", default=None)
     p.add_argument("--cases", default="mlp,dcgan,dcgan28", help="comma-separated subset")
+    p.add_argument("--no-bf16", action="store_true", help="skip the GANTrainer(amp=True) column")
     p.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = p.parse_args(argv)
     device = get_device(args.device)
     cases = {"mlp": ("MLP GAN on digits", "gan", "digits", 128),
              "dcgan": ("DCGAN on digits", "dcgan", "digits", 64),
              "dcgan28": ("DCGAN 28x28", "dcgan", "mnist", 64)}
+    bf16 = native_bf16(device) and not args.no_bf16
     rows = []
     for key in args.cases.split(","):
-        row = bench_case(_case(*cases[key]), args.steps, args.repeats, device)
+        row = bench_case(_case(*cases[key]), args.steps, args.repeats, device, bf16)
         rows.append(row)
         print(f"{row['case']:<20} batch {row['batch']:>3}: textbook {row['textbook']:7.1f} steps/s, "
-              f"GANTrainer {row['trainer']:7.1f} steps/s, ratio {row['ratio']:.2f}x", flush=True)
+              f"GANTrainer {row['trainer']:7.1f} steps/s ({row['ratio']:.2f}x)"
+              + (f", GANTrainer(amp=True) {row['trainer_bf16']:7.1f} steps/s ({row['ratio_bf16']:.2f}x)"
+                 if bf16 else ""), flush=True)
         if "images_per_second" in row:
             frac = row["roofline_fraction"]
             print(f"  {row['images_per_second']:.0f} images/s, {row['flops_per_step'] / 1e9:.2f} GFLOP/step, "
@@ -196,12 +207,15 @@ def main(argv=None) -> int:
 def write_results(rows, args, device) -> None:
     path = Path(__file__).with_name("RESULTS.md")
     cmd = f"python benchmarks/bench_trainer.py --steps {args.steps} --repeats {args.repeats} --write"
+    bf16 = "ratio_bf16" in rows[0]
     lines = [f"## Trainer vs textbook loop ({device.type}, {date.today().isoformat()})", "",
              f"Machine: {machine()}", f"Command: `{cmd}`", "",
-             "| case | data | batch | textbook steps/s | GANTrainer steps/s | ratio |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| case | data | batch | textbook steps/s | GANTrainer steps/s | ratio |"
+             + (" GANTrainer(amp=True) steps/s | ratio |" if bf16 else ""),
+             "|---|---|---:|---:|---:|---:|" + ("---:|---:|" if bf16 else "")]
     lines += [f"| {r['case']} | {r['data']} | {r['batch']} | {r['textbook']:.1f} | {r['trainer']:.1f} | "
-              f"{r['ratio']:.2f}x |" for r in rows]
+              f"{r['ratio']:.2f}x |" + (f" {r['trainer_bf16']:.1f} | {r['ratio_bf16']:.2f}x |" if bf16 else "")
+              for r in rows]
     section = "\n".join(lines) + "\n"
     marker = f"<!-- bench:{device.type} -->"
     old = path.read_text() if path.exists() else "# Benchmarks\n"

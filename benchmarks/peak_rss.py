@@ -42,15 +42,23 @@ def _memory_kib(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def tree_memory_kib(root: int) -> tuple[int, int]:
-    """Summed (Rss, Pss) of `root` and all its descendants."""
-    tree, rss, pss, todo = _children(), 0, 0, [root]
+def tree_memory_kib(root: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """Summed (Rss, Pss) of `root` and all its descendants, and (Pss, pid) of each."""
+    tree, rss, pss, todo, each = _children(), 0, 0, [root], []
     while todo:
         pid = todo.pop()
         r, p = _memory_kib(pid)
         rss, pss = rss + r, pss + p
+        each.append((p, pid))
         todo.extend(tree.get(pid, []))
-    return rss, pss
+    return rss, pss, each
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
 
 
 def main(argv: list[str]) -> int:
@@ -60,14 +68,23 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv)
     peak_rss = peak_pss = 0
+    at_peak: list[tuple[int, str]] = []
     while proc.poll() is None:
-        rss, pss = tree_memory_kib(proc.pid)
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        rss, pss, each = tree_memory_kib(proc.pid)
+        peak_rss = max(peak_rss, rss)
+        if pss > peak_pss:
+            peak_pss = pss
+            at_peak = [(p, _cmdline(pid)) for p, pid in sorted(each, reverse=True)[:8] if p > 50 * 1024]
+            at_peak.insert(0, (time.perf_counter() - t0, ""))
         time.sleep(0.2)
     minutes = (time.perf_counter() - t0) / 60
     print(f"`{' '.join(argv)}`: peak summed PSS {peak_pss / 1024**2:.2f} GiB (summed RSS, which counts "
           f"shared libraries once per process, {peak_rss / 1024**2:.2f} GiB); {minutes:.1f} min; "
           f"exit {proc.returncode}", file=sys.stderr)
+    if at_peak:
+        print(f"at the peak ({at_peak[0][0] / 60:.1f} min in), the largest processes (PSS):", file=sys.stderr)
+        for p, cmd in at_peak[1:]:
+            print(f"  {p / 1024:7.0f} MiB  {cmd[:110]}", file=sys.stderr)
     return proc.returncode
 
 

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["get_device", "seed_everything", "quick_mode", "pick"]
+__all__ = ["get_device", "seed_everything", "quick_mode", "pick", "native_bf16"]
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -28,6 +28,19 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def native_bf16(device: str | torch.device | None = None) -> bool:
+    """True when `device` multiplies bfloat16 natively: a CUDA GPU with bf16, or a CPU with
+    AVX512-BF16 or AMX (recent Xeons, AMD Zen 4+). Elsewhere bf16 is emulated and slower than fp32."""
+    dev = get_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if dev.type == "cpu":
+        cpu = getattr(torch, "cpu", None)
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+    return False
 
 
 def seed_everything(seed: int) -> torch.Generator:

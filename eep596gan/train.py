@@ -6,7 +6,9 @@
 
 `d_step` and `g_step` are the two updates; `GANTrainer` runs them with batches drawn by index
 from device-resident tensors, losses kept on the device (synced only when logged), fused Adam,
-optional bf16 autocast, channels_last and torch.compile, atomic checkpoints and exact resume.
+one G forward per step (G's step reuses the last D step's G(z), as the PyTorch DCGAN tutorial
+does; `reuse_fake=False` draws fresh noise as printed above), optional bf16 autocast,
+channels_last and torch.compile, atomic checkpoints and exact resume.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +27,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from tqdm.auto import tqdm
 
 from .data import TensorSampler
-from .device import get_device
+from .device import get_device, native_bf16
 from .losses import GAN_LOSSES, gradient_penalty, unchecked
 
 __all__ = ["GANConfig", "GANTrainer", "d_step", "g_step", "SampleSnapshots", "make_adam", "atomic_save"]
@@ -46,10 +49,11 @@ class GANConfig:
     seed: int = 0  # seeds noise, batch indices and fixed_z
     # Measured on an H100 (benchmarks/RESULTS.md): course-sized GANs are launch-bound, and bf16,
     # NHWC and torch.compile each made a 28x28 DCGAN step slower, so all three are opt-in.
-    amp: bool = False  # bf16 autocast of the forward passes (CUDA, or CPU with bf16 support)
+    amp: bool = False  # bf16 autocast of the forward passes (CUDA, or a CPU with native bf16)
     channels_last: bool = False  # NHWC memory format for conv nets
     decay_steps: int | None = None  # lr decays linearly to 0 at this step; None = constant lr
     compile: bool | str = False  # torch.compile G and D: True, an inductor mode, or a backend name
+    reuse_fake: bool = True  # G's step reuses the last D step's G(z) (as the DCGAN tutorial); False = fresh z
 
 
 def make_adam(params, lr: float, betas) -> torch.optim.Adam:
@@ -66,14 +70,18 @@ def _call(model: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
 
 
 def d_step(generator, discriminator, d_optimizer, x_real, z, *, d_loss_fn, y_real=None,
-           y_fake=None, gp_weight=0.0, rng=None, concat=False):
+           y_fake=None, gp_weight=0.0, rng=None, concat=False, x_fake=None):
     """(1) Update D: minimise J^(D) = -1/2 E log D(x) - 1/2 E log(1 - D(G(z))), i.e. maximise V.
 
-    G is held fixed: x_fake is made without a graph, so no gradient reaches G.
+    G is held fixed: x_fake is made without a graph (or, when the caller passes an `x_fake` it
+    made itself, e.g. to reuse in `g_step`, detached here), so no gradient reaches G.
     Returns (loss, real_logits, fake_logits), detached.
     """
-    with torch.no_grad():
-        x_fake = _call(generator, z, y_fake)  # (m, *shape), no graph
+    if x_fake is None:
+        with torch.no_grad():
+            x_fake = _call(generator, z, y_fake)  # (m, *shape), no graph
+    else:
+        x_fake = x_fake.detach()
     if concat and len(x_real) == len(x_fake):  # one forward: same result when D has no batch norm
         y = None if y_real is None else torch.cat([y_real, y_fake])
         logits = _call(discriminator, torch.cat([x_real, x_fake]), y).float()
@@ -90,14 +98,18 @@ def d_step(generator, discriminator, d_optimizer, x_real, z, *, d_loss_fn, y_rea
     return loss.detach(), real_logits.detach(), fake_logits.detach()
 
 
-def g_step(generator, discriminator, g_optimizer, z, *, g_loss_fn, y_fake=None, g_params=None):
+def g_step(generator, discriminator, g_optimizer, z, *, g_loss_fn, y_fake=None, g_params=None,
+           x_fake=None):
     """(2) Update G: minimise J^(G) (non-saturating: -1/2 E log D(G(z))) with D held fixed.
 
     Gradients flow through D to G, but only G's parameters receive them (backward(inputs=...)).
+    `x_fake`: G(z) already made with its graph (the trainer reuses the last D step's); else G(z) here.
     Returns (loss, fake_logits), detached.
     """
     g_params = list(generator.parameters()) if g_params is None else g_params
-    fake_logits = _call(discriminator, _call(generator, z, y_fake), y_fake).float()  # (m, 1)
+    if x_fake is None:
+        x_fake = _call(generator, z, y_fake)  # (m, *shape), with a graph back to G
+    fake_logits = _call(discriminator, x_fake, y_fake).float()  # (m, 1)
     loss = g_loss_fn(fake_logits)
     g_optimizer.zero_grad(set_to_none=True)
     loss.backward(inputs=g_params)
@@ -136,8 +148,8 @@ class GANTrainer:
 
     Args:
         generator, discriminator: modules; G(z[, y]) -> samples, D(x[, y]) -> logits (m, 1).
-        latent_dim, k, lr, betas, loss, gp_weight, seed, amp, channels_last, decay_steps, compile:
-            see `GANConfig`.
+        latent_dim, k, lr, betas, loss, gp_weight, seed, amp, channels_last, decay_steps, compile,
+            reuse_fake: see `GANConfig`.
         device: training device (default: `get_device()`).
     """
 
@@ -145,7 +157,7 @@ class GANTrainer:
                  lr: float = 2e-4, betas=(0.5, 0.999), loss: str = "nonsaturating", device=None,
                  seed: int = 0, gp_weight: float = 10.0, amp: bool = False,
                  channels_last: bool = False, decay_steps: int | None = None,
-                 compile: bool | str = False):
+                 compile: bool | str = False, reuse_fake: bool = True):
         if loss not in GAN_LOSSES:
             raise ValueError(f"unknown loss {loss!r}; valid names are: {', '.join(GAN_LOSSES)}")
         if int(k) != k or k < 1:
@@ -153,9 +165,14 @@ class GANTrainer:
         if not lr > 0 or not math.isfinite(lr):
             raise ValueError(f"lr must be a positive number, got {lr}")
         self.device = get_device(device)
+        if amp and not native_bf16(self.device):
+            warnings.warn(f"amp=True: {self.device.type} here has no native bfloat16 arithmetic, so bf16 autocast "
+                          "is emulated and usually slower than float32; leave amp=False on this machine",
+                          stacklevel=2)
         self.config = GANConfig(int(latent_dim), int(k), float(lr), tuple(betas), loss, float(gp_weight),
                                 int(seed), bool(amp), bool(channels_last),
-                                None if decay_steps is None else int(decay_steps), compile)
+                                None if decay_steps is None else int(decay_steps), compile,
+                                bool(reuse_fake))
         fmt = torch.channels_last if self.config.channels_last else torch.preserve_format
         self.generator = generator.to(self.device, memory_format=fmt)
         self.discriminator = discriminator.to(self.device, memory_format=fmt)
@@ -248,22 +265,25 @@ class GANTrainer:
             lr = cfg.lr * max(0.0, 1.0 - self.step / cfg.decay_steps)
             for group in (*self.g_optimizer.param_groups, *self.d_optimizer.param_groups):
                 group["lr"] = lr
-        d_total = torch.zeros((), device=self.device)
-        for _ in range(cfg.k):
+        d_total, x_fake = torch.zeros((), device=self.device), None
+        for j in range(cfg.k):
             batch = sampler(m)
             x_real, y_real = (batch, None) if self.num_classes is None else batch
             z, y_fake = self.noise(m), self._labels(m)
             with self._autocast():
+                if cfg.reuse_fake and j == cfg.k - 1:  # one G forward, kept with its graph for G's step
+                    x_fake = _call(self._g, z, y_fake)
                 d_loss, real_logits, _ = d_step(
                     self._g, self._d, self.d_optimizer, x_real, z,
                     d_loss_fn=self.d_loss_fn, y_real=y_real, y_fake=y_fake,
                     gp_weight=cfg.gp_weight if cfg.loss == "wgan-gp" else 0.0, rng=self.rng,
-                    concat=self._concat)
+                    concat=self._concat, x_fake=x_fake)
             d_total = d_total + d_loss
-        z, y_fake = self.noise(m), self._labels(m)
+        if x_fake is None:  # Algorithm 1 as printed: fresh noise for G's step
+            z, y_fake = self.noise(m), self._labels(m)
         with self._autocast():
-            g_loss, fake_logits = g_step(self._g, self._d, self.g_optimizer, z,
-                                         g_loss_fn=self.g_loss_fn, y_fake=y_fake, g_params=self.g_params)
+            g_loss, fake_logits = g_step(self._g, self._d, self.g_optimizer, z, g_loss_fn=self.g_loss_fn,
+                                         y_fake=y_fake, g_params=self.g_params, x_fake=x_fake)
         return torch.stack([d_total / cfg.k, g_loss, torch.sigmoid(real_logits).mean(),
                             torch.sigmoid(fake_logits).mean()])
 
@@ -279,7 +299,7 @@ class GANTrainer:
             progress: show a tqdm progress bar with the latest losses.
             callbacks: `fn(trainer, step)`, called every `callback_every` steps and at the end.
             checkpoint_path, checkpoint_every: save atomically every N steps and at the end.
-            log_every: steps between host syncs (progress, NaN check); default about 1% of steps.
+            log_every: steps between host syncs (progress, NaN check); default 1% of steps, 10 to 50.
         Returns:
             `self.history`: lists "d_loss", "g_loss", "d_real", "d_fake", one entry per step.
         """
@@ -288,7 +308,7 @@ class GANTrainer:
         sampler = self._prepare(x, y)
         if steps == 0:
             return self.history
-        log_every = log_every or max(1, min(50, steps // 100))
+        log_every = log_every or max(10, min(50, steps // 100))  # a sync costs ~0.1 ms of Python
         buf = torch.empty(steps, len(_COLUMNS), device=self.device)  # per-step stats, synced lazily
         synced, start = 0, self.step
         bar = tqdm(total=steps, disable=not progress, desc=f"GAN ({self.config.loss}, k={self.config.k})",
@@ -309,8 +329,9 @@ class GANTrainer:
             for j, name in enumerate(_COLUMNS):
                 self.history[name].extend(rows[:, j].tolist())
             bar.update(upto - synced)
-            bar.set_postfix(d_loss=f"{rows[-1, 0]:.3f}", g_loss=f"{rows[-1, 1]:.3f}",
-                            D_x=f"{rows[-1, 2]:.2f}", D_G_z=f"{rows[-1, 3]:.2f}", refresh=False)
+            if progress:
+                bar.set_postfix(d_loss=f"{rows[-1, 0]:.3f}", g_loss=f"{rows[-1, 1]:.3f}",
+                                D_x=f"{rows[-1, 2]:.2f}", D_G_z=f"{rows[-1, 3]:.2f}", refresh=False)
             synced = upto
 
         self.generator.train()

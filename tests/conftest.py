@@ -3,7 +3,6 @@
 import os
 
 import pytest
-import torch
 
 os.environ.setdefault("EEP596GAN_QUICK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -11,6 +10,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(autouse=True)
 def _cpu_and_threads(monkeypatch):
+    import torch  # here, not at the top: pytest-xdist's controller never loads torch (~350 MiB)
+
     monkeypatch.setenv("EEP596GAN_DEVICE", "cpu")
     torch.set_num_threads(1)
     yield

@@ -1,6 +1,8 @@
 """Repository hygiene that CI checks: notebooks stored without outputs, the README's commands."""
 
+import importlib.util
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -35,3 +37,15 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+def test_trainer_benchmark_runs_and_reports_a_ratio(capsys):
+    """benchmarks/bench_trainer.py: both loops run on the same models and a ratio is printed."""
+    spec = importlib.util.spec_from_file_location("bench_trainer", ROOT / "benchmarks" / "bench_trainer.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--steps", "3", "--repeats", "1", "--cases", "mlp,dcgan", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("textbook") == 2 and out.count("GANTrainer") >= 2, out
+    ratios = [float(r) for r in re.findall(r"\(([0-9.]+)x\)", out)]
+    assert len(ratios) >= 2 and all(0 < r < 100 for r in ratios), out

@@ -1,9 +1,12 @@
 """GANTrainer: the slide's algorithm, exact resume, reproducibility, NaN handling, checkpoints."""
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
 
+import eep596gan.train as train
 from eep596gan.data import TensorSampler, sample_2d
 from eep596gan.losses import discriminator_loss, generator_loss_nonsaturating
 from eep596gan.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
@@ -42,12 +45,17 @@ def test_k_discriminator_steps_per_generator_step(k):
     assert counts == {"d": 5 * k, "g": 5}
 
 
-def test_trainer_equals_a_plain_reference_loop():
-    """The trainer's updates equal the slide's algorithm written out by hand (same RNG draws)."""
+@pytest.mark.parametrize("reuse_fake", [True, False])
+def test_trainer_equals_a_plain_reference_loop(reuse_fake):
+    """The trainer's updates equal the algorithm written out by hand (same RNG draws).
+
+    reuse_fake=True: G's step reuses the last D step's G(z), as the DCGAN tutorial's loop does;
+    False: fresh noise for G's step, as Algorithm 1 is printed on the slide.
+    """
     x = sample_2d("ring8", 300, seed=1)
     g, d = _mlp_pair(seed=3)
     g_ref, d_ref = _mlp_pair(seed=3)
-    t = GANTrainer(g, d, latent_dim=4, k=2, lr=1e-3, device="cpu", seed=5)
+    t = GANTrainer(g, d, latent_dim=4, k=2, lr=1e-3, device="cpu", seed=5, reuse_fake=reuse_fake)
     t.fit(x, steps=6, batch_size=10, progress=False)
 
     rng = torch.Generator().manual_seed(5)
@@ -61,7 +69,8 @@ def test_trainer_equals_a_plain_reference_loop():
             opt_d.zero_grad()
             loss.backward()
             opt_d.step()
-        z = torch.randn(10, 4, generator=rng)
+        if not reuse_fake:
+            z = torch.randn(10, 4, generator=rng)
         loss = generator_loss_nonsaturating(d_ref(g_ref(z)))
         opt_g.zero_grad()
         loss.backward()
@@ -78,6 +87,31 @@ def test_d_step_leaves_g_alone_and_g_step_leaves_d_alone():
     before_d = _params(d)
     g_step(g, d, opt_g, torch.randn(8, 4), g_loss_fn=generator_loss_nonsaturating)
     assert torch.equal(_params(d), before_d) and not torch.equal(_params(g), before_g)
+
+
+def test_a_given_fake_batch_is_used_as_is_and_detached_for_d():
+    """d_step/g_step with x_fake (the trainer's one-G-forward path) equal the versions that call G."""
+    z, x_real = torch.randn(8, 4), torch.randn(8, 2)
+    results = []
+    for reuse in (False, True):
+        g, d = _mlp_pair(seed=2)
+        opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.1), torch.optim.SGD(d.parameters(), lr=0.1)
+        x_fake = g(z) if reuse else None  # with a graph back to G
+        d_loss, _, _ = d_step(g, d, opt_d, x_real, z, d_loss_fn=discriminator_loss, x_fake=x_fake)
+        assert all(p.grad is None for p in g.parameters())  # D's step sent nothing to G
+        g_loss, _ = g_step(g, d, opt_g, z, g_loss_fn=generator_loss_nonsaturating, x_fake=x_fake)
+        results.append((d_loss, g_loss, _params(g, d)))
+    torch.testing.assert_close(results[0], results[1])
+
+
+def test_amp_warns_where_bf16_is_emulated(monkeypatch):
+    monkeypatch.setattr(train, "native_bf16", lambda device=None: False)
+    with pytest.warns(UserWarning, match="emulated.*amp=False"):
+        GANTrainer(*_mlp_pair(), latent_dim=4, device="cpu", amp=True)
+    monkeypatch.setattr(train, "native_bf16", lambda device=None: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GANTrainer(*_mlp_pair(), latent_dim=4, device="cpu", amp=True)
 
 
 def test_same_seed_same_run_on_cpu():
