@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from ar_models import sharpened_2x2_model
 
 from eep596gan.data import load_images
 from eep596gan.likelihood import ARTrainer
@@ -18,16 +19,6 @@ def _bits(m, shape, seed=0, dtype=torch.float64):
 
 def _all_2x2_images():
     return torch.tensor(list(itertools.product([0.0, 1.0], repeat=4)), dtype=torch.float64).view(16, 1, 2, 2)
-
-
-def _sharpened_2x2_model(seed=0):
-    """A (1, 2, 2) PixelAR with large weights, so its distribution is far from uniform."""
-    torch.manual_seed(seed)
-    model = PixelAR((1, 2, 2), hidden=(8,)).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(4).add_(0.5 * torch.randn_like(p))
-    return model
 
 
 # ---------------------------------------------------------------------------------- PixelAR
@@ -63,7 +54,7 @@ def test_pixelar_log_prob_is_the_sum_of_per_pixel_bernoulli_log_probs():
 
 
 def test_pixelar_is_a_normalised_distribution_on_2x2_images():
-    model = _sharpened_2x2_model()
+    model = sharpened_2x2_model()
     with torch.no_grad():
         p = model.log_prob(_all_2x2_images()).exp()
     assert 1 - 1e-12 < p.sum().item() < 1 + 1e-12
@@ -71,7 +62,7 @@ def test_pixelar_is_a_normalised_distribution_on_2x2_images():
 
 
 def test_pixelar_samples_follow_its_own_likelihood():
-    model = _sharpened_2x2_model(seed=3)
+    model = sharpened_2x2_model(seed=3)
     n = 20000
     x = model.sample(n, generator=torch.Generator().manual_seed(0))
     index = (x.flatten(1) @ torch.tensor([8.0, 4.0, 2.0, 1.0], dtype=x.dtype)).long()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from ar_models import sharpened_2x2_model
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
@@ -30,16 +31,6 @@ def _bits(m, shape, seed=0, dtype=torch.float32):
     return torch.randint(0, 2, (m, *shape), generator=torch.Generator().manual_seed(seed)).to(dtype)
 
 
-def _sharpened_2x2_model(seed=0):
-    """A (1, 2, 2) PixelAR with large weights, so its conditionals are far from 1/2."""
-    torch.manual_seed(seed)
-    model = PixelAR((1, 2, 2), hidden=(8,)).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(4).add_(0.5 * torch.randn_like(p))
-    return model
-
-
 # ------------------------------------------------------------------ complete
 def test_complete_keeps_the_observed_pixels_and_fills_the_rest_with_bits():
     torch.manual_seed(0)
@@ -59,7 +50,7 @@ def test_complete_with_nothing_observed_is_pixelar_sample():
 
 
 def test_complete_draws_from_the_models_conditional_distribution():
-    model = _sharpened_2x2_model(seed=4)
+    model = sharpened_2x2_model(seed=4)
     n, observed = 20000, (1.0, 0.0)
     x = torch.tensor([*observed, 0.0, 0.0], dtype=torch.float64).view(1, 1, 2, 2).repeat(n, 1, 1, 1)
     out = complete(model, x, 2, generator=torch.Generator().manual_seed(0)).flatten(1)[:, 2:]  # (n, 2)
