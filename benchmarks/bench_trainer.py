@@ -1,10 +1,11 @@
 """GANTrainer vs the textbook loop of the PyTorch DCGAN tutorial: steps per second, same work.
 
 Both sides train the same models (same initial weights), at the same batch size, for the same
-number of steps, in one process, alternating which runs first. GANTrainer runs with its defaults
-(float32) and, where the device multiplies bfloat16 natively, also with amp=True (bf16 autocast). The textbook loop is the
+number of steps, in one process, alternating which runs first. The textbook loop is the
 tutorial's: a DataLoader over a TensorDataset, BCEWithLogitsLoss against label tensors, and
-`.item()` on the losses every step. Prints a table; `--write` also updates benchmarks/RESULTS.md.
+`.item()` on the losses every step. GANTrainer runs with its defaults (float32) and, where the
+device multiplies bfloat16 natively, also with amp=True (bf16 autocast). Prints a table; `--write`
+also updates benchmarks/RESULTS.md.
 
     python benchmarks/bench_trainer.py [--steps 200] [--repeats 5] [--write]
 

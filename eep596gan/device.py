@@ -34,8 +34,8 @@ def native_bf16(device: str | torch.device | None = None) -> bool:
     """True when `device` multiplies bfloat16 natively: a CUDA GPU with bf16, or a CPU with
     AVX512-BF16 or AMX (recent Xeons, AMD Zen 4+). Elsewhere bf16 is emulated and slower than fp32."""
     dev = get_device(device)
-    if dev.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if dev.type == "cuda":  # Ampere (compute capability 8) and later; a T4 only emulates bf16
+        return torch.cuda.get_device_capability(dev)[0] >= 8
     if dev.type == "cpu":
         cpu = getattr(torch, "cpu", None)
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")

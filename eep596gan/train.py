@@ -165,7 +165,7 @@ class GANTrainer:
         if not lr > 0 or not math.isfinite(lr):
             raise ValueError(f"lr must be a positive number, got {lr}")
         self.device = get_device(device)
-        if amp and not native_bf16(self.device):
+        if amp and self.device.type in ("cpu", "cuda") and not native_bf16(self.device):
             warnings.warn(f"amp=True: {self.device.type} here has no native bfloat16 arithmetic, so bf16 autocast "
                           "is emulated and usually slower than float32; leave amp=False on this machine",
                           stacklevel=2)
