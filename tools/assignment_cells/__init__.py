@@ -46,6 +46,42 @@ def hidden(visible: str, *blocks: str) -> str:
     return _src(visible) + "\n### BEGIN HIDDEN TESTS\n" + body + "\n### END HIDDEN TESTS"
 
 
+def isolated(module: str, reference: str, targets: str, yours: str) -> str:
+    """Hidden-test source of `_isolated()`, the guard every hidden block of an assignment runs in.
+
+    Inside it the answer's warnings and output are captured, and the library's reference versions
+    (`targets`, an expression over `lib` = `module`) raise, so an answer that delegates to them fails.
+    """
+    return f'''
+@contextlib.contextmanager
+def _isolated():
+    """Capture the answer's warnings and output; make {module}'s {reference} raise."""
+    def _delegated(*args, **kwargs):
+        raise AssertionError("this answer calls {module}: write {yours} yourself")
+
+    saved = {{}}
+    try:
+        import {module} as lib
+        targets = {targets}
+    except Exception:  # not importable here: nothing to delegate to
+        targets = []
+    for fn in targets:
+        try:
+            saved[fn] = fn.__code__
+            fn.__code__ = _delegated.__code__
+        except Exception:  # not a plain function (the grader may have wrapped it): leave it alone
+            saved.pop(fn, None)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for fn, code in saved.items():
+            fn.__code__ = code
+'''
+
+
 def _load() -> dict[str, list[dict]]:
     from . import gan_losses, gan_training
 

@@ -9,7 +9,7 @@ Each hidden test targets one mistake, so that partial credit says what went wron
 
 import textwrap
 
-from . import answer, hidden, locked, markdown, test, written
+from . import answer, hidden, isolated, locked, markdown, test, written
 
 # ------------------------------------------------------------------ shared hidden-test preamble
 ISOLATED = '''
@@ -20,36 +20,9 @@ import warnings
 
 import torch
 
-
-@contextlib.contextmanager
-def _isolated():
-    """Capture the answer's warnings and output; make eep596gan.losses's reference versions raise."""
-    def _delegated(*args, **kwargs):
-        raise AssertionError("this answer calls eep596gan.losses: write the function yourself")
-
-    saved = {}
-    try:
-        import eep596gan.losses as lib
-        targets = [getattr(lib, name, None) for name in (
+''' + isolated('eep596gan.losses', 'reference versions', """[getattr(lib, name, None) for name in (
             "discriminator_loss", "generator_loss_minimax", "generator_loss_nonsaturating",
-            "optimal_discriminator")]
-    except Exception:  # not importable here: nothing to delegate to
-        targets = []
-    for fn in targets:
-        try:
-            saved[fn] = fn.__code__
-            fn.__code__ = _delegated.__code__
-        except Exception:  # not a plain function (the grader may have wrapped it): leave it alone
-            saved.pop(fn, None)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
-                contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for fn, code in saved.items():
-            fn.__code__ = code
-
+            "optimal_discriminator")]""", 'the function') + '''
 
 def _value(out, what):
     """The single number in a loss (refuses anything that is not a one-element tensor)."""
