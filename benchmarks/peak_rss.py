@@ -68,22 +68,23 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv)
     peak_rss = peak_pss = 0
-    at_peak: list[tuple[int, str]] = []
+    at_peak: list[tuple[int, str]] = []  # (Pss KiB, command line) of the largest processes then
+    peak_at = 0.0
     while proc.poll() is None:
         rss, pss, each = tree_memory_kib(proc.pid)
         peak_rss = max(peak_rss, rss)
         if pss > peak_pss:
             peak_pss = pss
             at_peak = [(p, _cmdline(pid)) for p, pid in sorted(each, reverse=True)[:8] if p > 50 * 1024]
-            at_peak.insert(0, (time.perf_counter() - t0, ""))
+            peak_at = time.perf_counter() - t0
         time.sleep(0.2)
     minutes = (time.perf_counter() - t0) / 60
     print(f"`{' '.join(argv)}`: peak summed PSS {peak_pss / 1024**2:.2f} GiB (summed RSS, which counts "
           f"shared libraries once per process, {peak_rss / 1024**2:.2f} GiB); {minutes:.1f} min; "
           f"exit {proc.returncode}", file=sys.stderr)
     if at_peak:
-        print(f"at the peak ({at_peak[0][0] / 60:.1f} min in), the largest processes (PSS):", file=sys.stderr)
-        for p, cmd in at_peak[1:]:
+        print(f"at the peak ({peak_at / 60:.1f} min in), the largest processes (PSS):", file=sys.stderr)
+        for p, cmd in at_peak:
             print(f"  {p / 1024:7.0f} MiB  {cmd[:110]}", file=sys.stderr)
     return proc.returncode
 
