@@ -1,7 +1,8 @@
 """GANTrainer vs the textbook loop of the PyTorch DCGAN tutorial: steps per second, same work.
 
 Both sides train the same models (same initial weights), at the same batch size, for the same
-number of steps, in one process, alternating which runs first. The textbook loop is the
+number of steps, in one process, alternating which runs first; the ratio printed is the median
+over repeats of each back-to-back pair's ratio, with its range. The textbook loop is the
 tutorial's: a DataLoader over a TensorDataset, BCEWithLogitsLoss against label tensors, and
 `.item()` on the losses every step. GANTrainer runs with its defaults (float32) and, where the
 device multiplies bfloat16 natively, also with amp=True (bf16 autocast). Prints a table; `--write`
@@ -132,10 +133,13 @@ def bench_case(case, steps: int, repeats: int, device, bf16: bool) -> dict:
         for label, fn in list(runs.items())[:: 1 if i % 2 == 0 else -1]:
             rates[label].append(steps / _time(fn))
     med = {k: statistics.median(v) for k, v in rates.items()}
-    row = {"case": case["name"], "data": case["source"], "batch": r.batch_size, **med,
-           "ratio": med["trainer"] / med["textbook"]}
-    if bf16:
-        row["ratio_bf16"] = med["trainer_bf16"] / med["textbook"]
+    row = {"case": case["name"], "data": case["source"], "batch": r.batch_size, **med}
+    # the ratio is the median of each repeat's pair (trainer run / textbook run, back to back):
+    # a shift in machine speed between repeats then moves both sides of a pair together
+    for key, label in (("ratio", "trainer"), ("ratio_bf16", "trainer_bf16")):
+        if label in rates:
+            pairs = [a / b for a, b in zip(rates[label], rates["textbook"])]
+            row[key], row[key + "_range"] = statistics.median(pairs), (min(pairs), max(pairs))
     if device.type == "cuda" and case["name"].startswith("DCGAN 28x28"):
         row.update(_roofline(g0, d0, r, x, device))
     return row
@@ -193,8 +197,8 @@ def main(argv=None) -> int:
         row = bench_case(_case(*cases[key]), args.steps, args.repeats, device, bf16)
         rows.append(row)
         print(f"{row['case']:<20} batch {row['batch']:>3}: textbook {row['textbook']:7.1f} steps/s, "
-              f"GANTrainer {row['trainer']:7.1f} steps/s ({row['ratio']:.2f}x)"
-              + (f", GANTrainer(amp=True) {row['trainer_bf16']:7.1f} steps/s ({row['ratio_bf16']:.2f}x)"
+              f"GANTrainer {row['trainer']:7.1f} steps/s ({_ratio(row, 'ratio')})"
+              + (f", GANTrainer(amp=True) {row['trainer_bf16']:7.1f} steps/s ({_ratio(row, 'ratio_bf16')})"
                  if bf16 else ""), flush=True)
         if "images_per_second" in row:
             frac = row["roofline_fraction"]
@@ -205,17 +209,22 @@ def main(argv=None) -> int:
     return 0
 
 
+def _ratio(row: dict, key: str) -> str:
+    low, high = row[key + "_range"]
+    return f"{row[key]:.2f}x; {low:.2f}-{high:.2f}"
+
+
 def write_results(rows, args, device) -> None:
     path = Path(__file__).with_name("RESULTS.md")
     cmd = f"python benchmarks/bench_trainer.py --steps {args.steps} --repeats {args.repeats} --write"
     bf16 = "ratio_bf16" in rows[0]
     lines = [f"## Trainer vs textbook loop ({device.type}, {date.today().isoformat()})", "",
              f"Machine: {machine()}", f"Command: `{cmd}`", "",
-             "| case | data | batch | textbook steps/s | GANTrainer steps/s | ratio |"
-             + (" GANTrainer(amp=True) steps/s | ratio |" if bf16 else ""),
+             "| case | data | batch | textbook steps/s | GANTrainer steps/s | ratio; range |"
+             + (" GANTrainer(amp=True) steps/s | ratio; range |" if bf16 else ""),
              "|---|---|---:|---:|---:|---:|" + ("---:|---:|" if bf16 else "")]
     lines += [f"| {r['case']} | {r['data']} | {r['batch']} | {r['textbook']:.1f} | {r['trainer']:.1f} | "
-              f"{r['ratio']:.2f}x |" + (f" {r['trainer_bf16']:.1f} | {r['ratio_bf16']:.2f}x |" if bf16 else "")
+              f"{_ratio(r, 'ratio')} |" + (f" {r['trainer_bf16']:.1f} | {_ratio(r, 'ratio_bf16')} |" if bf16 else "")
               for r in rows]
     section = "\n".join(lines) + "\n"
     marker = f"<!-- bench:{device.type} -->"

@@ -47,5 +47,5 @@ def test_trainer_benchmark_runs_and_reports_a_ratio(capsys):
     assert bench.main(["--steps", "3", "--repeats", "1", "--cases", "mlp,dcgan", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert out.count("textbook") == 2 and out.count("GANTrainer") >= 2, out
-    ratios = [float(r) for r in re.findall(r"\(([0-9.]+)x\)", out)]
-    assert len(ratios) >= 2 and all(0 < r < 100 for r in ratios), out
+    found = [tuple(map(float, r)) for r in re.findall(r"\(([0-9.]+)x; ([0-9.]+)-([0-9.]+)\)", out)]
+    assert len(found) >= 2 and all(0 < low <= ratio <= high < 100 for ratio, low, high in found), out

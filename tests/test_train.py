@@ -104,6 +104,71 @@ def test_a_given_fake_batch_is_used_as_is_and_detached_for_d():
     torch.testing.assert_close(results[0], results[1])
 
 
+def _adam_pair(make_other, **options):
+    """Two copies of the same parameters (two groups, one with weight decay), one per optimizer."""
+    torch.manual_seed(0)
+    shapes = [(5, 3), (3,), (7,), (2, 2)]
+    a = [nn.Parameter(torch.randn(s)) for s in shapes]
+    b = [nn.Parameter(p.detach().clone()) for p in a]
+
+    def groups(ps):
+        return [{"params": ps[:2]}, {"params": ps[2:], "weight_decay": 0.1}]
+
+    return a, train.LeanAdam(groups(a), lr=1e-2, betas=(0.5, 0.999), **options), b, make_other(groups(b))
+
+
+def _adam_steps(pairs, steps, seed=1, skip=None):
+    rng = torch.Generator().manual_seed(seed)
+    for i in range(steps):
+        grads = [torch.randn(p.shape, generator=rng) for p in pairs[0][0]]
+        for params, opt in pairs:
+            opt.zero_grad()
+            for j, (p, g) in enumerate(zip(params, grads)):
+                if (i, j) != skip:  # a parameter without a gradient this step keeps its state
+                    p.grad = g.clone()
+            opt.step()
+
+
+@pytest.mark.parametrize("options", [{}, {"amsgrad": True}, {"maximize": True}])
+def test_lean_adam_is_fused_adam_bit_for_bit(options):
+    """LeanAdam's short path (and its fallback for other options) equals torch's fused Adam exactly."""
+    a, lean, b, fused = _adam_pair(
+        lambda g: torch.optim.Adam(g, lr=1e-2, betas=(0.5, 0.999), fused=True, **options), **options)
+    before = [p.detach().clone() for p in a]
+    _adam_steps([(a, lean), (b, fused)], steps=6, skip=(2, 1))
+    for p, q, p0 in zip(a, b, before):
+        assert torch.equal(p, q) and not torch.equal(p, p0)
+
+
+def test_lean_adam_state_dict_loads_into_adam_and_back():
+    a, lean, b, fused = _adam_pair(lambda g: torch.optim.Adam(g, lr=1e-2, betas=(0.5, 0.999), fused=True))
+    _adam_steps([(a, lean), (b, fused)], steps=3)
+    lean_state, fused_state = lean.state_dict(), fused.state_dict()
+    torch.testing.assert_close(lean_state, fused_state, rtol=0, atol=0)
+    lean.load_state_dict(fused_state)  # swap the states: both keep going as one optimizer would
+    fused.load_state_dict(lean_state)
+    _adam_steps([(a, lean), (b, fused)], steps=3, seed=2)
+    for p, q in zip(a, b):
+        assert torch.equal(p, q)
+    assert int(lean.state[a[0]]["step"]) == 6
+
+
+def test_lean_adam_runs_step_hooks_once_and_returns_the_closure_loss(monkeypatch):
+    a, lean, _, _ = _adam_pair(lambda g: torch.optim.SGD(g, lr=0.1))
+    calls = []
+    adam_step = torch.optim.Adam.step  # hooked (wrapped) once any plain Adam has been built
+    adam_step = adam_step.__wrapped__ if getattr(adam_step, "hooked", False) else adam_step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda *args: calls.append("adam") or adam_step(*args))
+    lean.register_step_pre_hook(lambda *args: calls.append("pre"))
+    lean.register_step_post_hook(lambda *args: calls.append("post"))
+    for p in a:
+        p.grad = torch.ones_like(p)
+    assert lean.step(lambda: torch.tensor(3.0)) == 3.0
+    lean.param_groups[0]["maximize"] = True  # the fallback through Adam's own step
+    lean.step()
+    assert calls == ["pre", "post", "pre", "adam", "post"]  # the short path skipped Adam.step
+
+
 def test_amp_warns_where_bf16_is_emulated(monkeypatch):
     monkeypatch.setattr(train, "native_bf16", lambda device=None: False)
     with pytest.warns(UserWarning, match="emulated.*amp=False"):
