@@ -83,15 +83,16 @@ class LeanAdam(torch.optim.Adam):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:  # first: the closure may be what makes the gradients
+            with torch.enable_grad():
+                loss = closure()
         groups = [(g, [p for p in g["params"] if p.grad is not None]) for g in self.param_groups]
         if not all(self._lean(g, ps) for g, ps in groups if ps):
             adam_step = torch.optim.Adam.step  # unwrapped: the hooks already ran around this call
             adam_step = adam_step.__wrapped__ if getattr(adam_step, "hooked", False) else adam_step
-            return adam_step(self, closure)
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+            adam_step(self)
+            return loss
         for group, params in groups:
             if not params:
                 continue

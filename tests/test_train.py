@@ -161,12 +161,20 @@ def test_lean_adam_runs_step_hooks_once_and_returns_the_closure_loss(monkeypatch
     monkeypatch.setattr(torch.optim.Adam, "step", lambda *args: calls.append("adam") or adam_step(*args))
     lean.register_step_pre_hook(lambda *args: calls.append("pre"))
     lean.register_step_post_hook(lambda *args: calls.append("post"))
-    for p in a:
-        p.grad = torch.ones_like(p)
-    assert lean.step(lambda: torch.tensor(3.0)) == 3.0
+
+    def closure():  # makes the gradients, as with LBFGS-style use
+        calls.append("closure")
+        for p in a:
+            p.grad = torch.ones_like(p)
+        return torch.tensor(3.0)
+
+    before = [p.detach().clone() for p in a]
+    assert lean.step(closure) == 3.0
+    assert all(not torch.equal(p, p0) for p, p0 in zip(a, before))
     lean.param_groups[0]["maximize"] = True  # the fallback through Adam's own step
-    lean.step()
-    assert calls == ["pre", "post", "pre", "adam", "post"]  # the short path skipped Adam.step
+    assert lean.step(closure) == 3.0
+    # hooks once per step, the closure once per step, and the short path skipped Adam.step
+    assert calls == ["pre", "closure", "post", "pre", "closure", "adam", "post"]
 
 
 def test_amp_warns_where_bf16_is_emulated(monkeypatch):
