@@ -19,14 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import IMAGE_DATASETS, load_images
+from .data import DATASETS, IMAGE_DATASETS, load_images
 from .device import get_device
+from .paths import cache_dir
 
 __all__ = [
     "FEATURE_DIM",
     "IMAGE_SHAPES",
     "SmallCNN",
-    "cache_root",
     "classifier_path",
     "load_classifier",
     "feature_extractor",
@@ -36,8 +36,7 @@ __all__ = [
 
 VERSION = 1  # bump when the architecture or the recipe changes: old cache files are then ignored
 FEATURE_DIM = 64
-IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
-_EPOCHS = {"digits": 30, "mnist": 2, "fashion_mnist": 2}
+IMAGE_SHAPES = {name: DATASETS[name].shape for name in IMAGE_DATASETS}
 _SEED = 0
 
 
@@ -62,15 +61,10 @@ def _check_dataset(dataset: str) -> None:
         raise ValueError(f"unknown image dataset {dataset!r}; valid names are: {', '.join(IMAGE_DATASETS)}")
 
 
-def cache_root() -> Path:
-    """`$EEP596GAN_CACHE`, else `~/.cache/eep596gan`."""
-    return Path(os.environ.get("EEP596GAN_CACHE") or Path.home() / ".cache" / "eep596gan")
-
-
 def classifier_path(dataset: str = "digits") -> Path:
     """Where the classifier's state_dict for `dataset` is cached."""
     _check_dataset(dataset)
-    return cache_root() / "classifiers" / f"{dataset}-v{VERSION}.pt"
+    return cache_dir() / "classifiers" / f"{dataset}-v{VERSION}.pt"
 
 
 @torch.enable_grad()  # callers such as metrics.features run under no_grad
@@ -79,7 +73,7 @@ def train_classifier(dataset: str = "digits", epochs: int | None = None, device=
 
     Args:
         dataset: "digits", "mnist" or "fashion_mnist".
-        epochs: passes over the training set (default: 30 for digits, 2 for the MNIST family).
+        epochs: passes over the training set (default: the dataset's `classifier_epochs`).
         device: where to train (default: `get_device()`).
     Returns:
         The trained model, on the CPU, in eval mode.
@@ -99,7 +93,7 @@ def train_classifier(dataset: str = "digits", epochs: int | None = None, device=
     threads = torch.get_num_threads()
     torch.set_num_threads(1 if device.type == "cpu" else threads)
     try:
-        for _ in range(epochs if epochs is not None else _EPOCHS[dataset]):
+        for _ in range(epochs if epochs is not None else DATASETS[dataset].classifier_epochs):
             order = torch.randperm(len(x), generator=gen).to(device)
             for i in range(0, len(x), m):
                 idx = order[i : i + m]

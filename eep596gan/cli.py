@@ -14,13 +14,20 @@ __all__ = ["main", "train_command", "doctor"]
 
 
 def _train_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a model and write samples.png, metrics.json, checkpoint.pt")
-    p.add_argument("model", choices=["gan", "dcgan", "vae", "ar"], help="what to train")
-    p.add_argument("--data", default="digits", help="digits, mnist, fashion_mnist, ring8, grid25, moons, swissroll")
+    from .data import DATASETS
+    from .losses import GAN_LOSSES
+    from .recipes import GAN_KINDS, LIKELIHOOD_KINDS
+
+    p = sub.add_parser("train", help="train a model; write samples.png, metrics.json, "
+                       "checkpoint.pt")
+    p.add_argument("model", choices=GAN_KINDS + LIKELIHOOD_KINDS, help="what to train")
+    p.add_argument("--data", default="digits", choices=tuple(DATASETS), metavar="NAME",
+                   help=f"dataset: {', '.join(DATASETS)} (default digits)")
     p.add_argument("--steps", type=int, help="training steps (default: the recipe's)")
     p.add_argument("--batch-size", type=int, help="minibatch size m (default: the recipe's)")
     p.add_argument("--k", type=int, help="discriminator steps per generator step (default 1)")
-    p.add_argument("--loss", help="nonsaturating, minimax, lsgan, hinge or wgan-gp")
+    p.add_argument("--loss", choices=tuple(GAN_LOSSES), metavar="LOSS",
+                   help=f"GAN loss: {', '.join(GAN_LOSSES)} (default: the recipe's)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
@@ -57,7 +64,7 @@ def train_command(args: argparse.Namespace) -> int:
     """`eep596gan train`: GANs here; the VAE and autoregressive models in `likelihood_command`."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.model in ("vae", "ar"):
+    if args.model in ("vae", "ar"):  # recipes.LIKELIHOOD_KINDS
         return _train_likelihood(args, out)
     return _train_gan(args, out)
 
@@ -66,25 +73,26 @@ def _train_likelihood(args, out: Path) -> int:
     """`train vae` / `train ar`: a VAE or a MADE pixel model on an image dataset."""
     import torch
 
-    from .data import IMAGE_DATASETS, load_images
+    from .data import load_images
     from .device import get_device, seed_everything
-    from .likelihood import ARTrainer, VAETrainer
+    from .losses import vae_loss
     from .models import VAE, PixelAR, binarize
+    from .recipes import likelihood_recipe
+    from .train import ARTrainer, VAETrainer
 
-    if args.data not in IMAGE_DATASETS:
-        raise ValueError(f"{args.model} trains on images; valid datasets: {', '.join(IMAGE_DATASETS)}")
+    r = likelihood_recipe(args.model, args.data, steps=args.steps, batch_size=args.batch_size,
+                          lr=args.lr)
     device = get_device(args.device)
     seed_everything(args.seed)
     x, _ = load_images(args.data, root=args.root)
     held_out, _ = load_images(args.data, root=args.root, split="test")
     shape = tuple(x.shape[1:])
-    steps = args.steps or (3000 if args.data == "digits" else 10000)
-    batch_size = args.batch_size or 128
+    steps, batch_size = r.steps, r.batch_size
     if args.model == "vae":
-        model, trainer_cls, data = VAE(shape, latent_dim=8), VAETrainer, x
+        model, trainer_cls, data = VAE(shape, latent_dim=r.latent_dim), VAETrainer, x
     else:
         model, trainer_cls, data = PixelAR(shape), ARTrainer, binarize(x)
-    trainer = trainer_cls(model, lr=args.lr or 1e-3, device=device, seed=args.seed)
+    trainer = trainer_cls(model, lr=r.lr, device=device, seed=args.seed)
     ckpt = out / "checkpoint.pt"
     if args.resume and ckpt.is_file():
         trainer.load(ckpt)
@@ -102,7 +110,8 @@ def _train_likelihood(args, out: Path) -> int:
     with torch.no_grad():
         samples = model.sample(1000, generator=gen).cpu()
         if args.model == "vae":
-            score = {"heldout_elbo": round(-model.loss(held_out.to(device))[0].item(), 4)}
+            elbo = -vae_loss(model, held_out.to(device))[0].item()
+            score = {"heldout_elbo": round(elbo, 4)}
         else:
             nll = model.log_prob(binarize(held_out).to(device)).neg().mean().item()
             score = {"heldout_nll_nats": round(nll, 4), "heldout_bits_per_dim": round(nll / math.log(2) / math.prod(shape), 4)}
@@ -162,13 +171,13 @@ def _gan_metrics(trainer, x, args, points: bool) -> dict:
     import torch
 
     from . import metrics
-    from .data import load_images
+    from .data import MODE_DATASETS, load_images
 
     gen = torch.Generator(device=trainer.device).manual_seed(12345)
     z = torch.randn(5000 if points else 1000, trainer.config.latent_dim, generator=gen, device=trainer.device)
     fake = trainer.sample(z=z).cpu()
     if points:
-        if args.data not in ("ring8", "grid25"):
+        if args.data not in MODE_DATASETS:
             return {}
         cov = metrics.mode_coverage(fake, name=args.data)
         return {k: cov[k] for k in ("modes_captured", "modes_total", "high_quality_fraction")}

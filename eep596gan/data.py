@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .paths import data_dir
+
 __all__ = [
+    "Dataset",
+    "DATASETS",
     "IMAGE_DATASETS",
     "POINT_DATASETS",
+    "MODE_DATASETS",
     "MIXTURES_1D",
+    "dataset",
     "load_images",
     "default_root",
     "dataset_status",
@@ -26,17 +33,31 @@ __all__ = [
     "TensorSampler",
 ]
 
-IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist")
-POINT_DATASETS = ("ring8", "grid25", "moons", "swissroll")
-_TORCHVISION = {"mnist": ("MNIST", "MNIST"), "fashion_mnist": ("FashionMNIST", "FashionMNIST")}
 _SPLITS = ("train", "test", "all")
 # digits has no official split: a fixed shuffle keeps 297 images (about 1/6) held out.
 _DIGITS_TEST = 297
 
 
+@dataclass(frozen=True)
+class Dataset:
+    """One entry of `DATASETS`: everything the package knows about a dataset, in one place."""
+
+    name: str
+    shape: tuple[int, ...]  # one sample: (C, H, W) for images, (2,) for points
+    recipe_group: str  # which default hyperparameters fit it (a key group of recipes.py)
+    load: Callable | None = None  # images: load(split) -> (x, y); points: load(n, generator)
+    torchvision: str | None = None  # a torchvision dataset class: downloaded, not embedded
+    classifier_epochs: int = 0  # images: epochs of the CNN behind the Fréchet distance
+    modes: Callable[[], tuple[torch.Tensor, float]] | None = None  # 2-D: (centers, sigma)
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
+
+
 def default_root() -> Path:
-    """Where torchvision datasets live: `$EEP596GAN_DATA`, else `~/.cache/eep596gan`."""
-    return Path(os.environ.get("EEP596GAN_DATA") or Path.home() / ".cache" / "eep596gan")
+    """Where torchvision datasets live: `$EEP596GAN_DATA`, else the cache folder."""
+    return data_dir()
 
 
 def _unknown(name: str, valid: tuple[str, ...], what: str) -> ValueError:
@@ -65,10 +86,11 @@ def load_images(
         raise _unknown(name, IMAGE_DATASETS, "image dataset")
     if split not in _SPLITS:
         raise _unknown(split, _SPLITS, "split")
-    if name == "digits":
-        x, y = _load_digits(split)
+    entry = DATASETS[name]
+    if entry.torchvision:
+        x, y = _load_torchvision(entry, root, download, split)
     else:
-        x, y = _load_torchvision(name, root, download, split)
+        x, y = entry.load(split)
     return x.to(device or "cpu"), y.to(device or "cpu")
 
 
@@ -88,10 +110,10 @@ def _load_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return x[order], y[order]
 
 
-def _load_torchvision(name, root, download, split):
+def _load_torchvision(entry: Dataset, root, download, split):
     import torchvision
 
-    cls = getattr(torchvision.datasets, _TORCHVISION[name][0])
+    name, cls = entry.name, getattr(torchvision.datasets, entry.torchvision)
     root = Path(root) if root is not None else default_root()
     download = True if download is None else download
     parts = []
@@ -124,9 +146,13 @@ def _missing(name, root, cls, err=None) -> FileNotFoundError:
 
 def dataset_status(root: str | os.PathLike | None = None) -> dict[str, str]:
     """Which image datasets can be loaded right now without a network."""
-    status = {"digits": "available (embedded)"}
     root = Path(root) if root is not None else default_root()
-    for name, (folder, _) in _TORCHVISION.items():
+    status = {}
+    for name in IMAGE_DATASETS:
+        folder = DATASETS[name].torchvision
+        if folder is None:
+            status[name] = "available (embedded)"
+            continue
         raw = root / folder / "raw"
         have = raw.is_dir() and sum(1 for p in raw.iterdir() if "idx" in p.name) >= 4
         status[name] = f"available in {raw}" if have else f"absent from {raw} (downloads on first use)"
@@ -134,23 +160,46 @@ def dataset_status(root: str | os.PathLike | None = None) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- 2-D mixtures
-@dataclass(frozen=True)
-class _Modes:
-    centers: torch.Tensor  # (K, 2)
-    sigma: float
+def _ring8() -> tuple[torch.Tensor, float]:
+    angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
+    return (2.0 * torch.stack([angles.cos(), angles.sin()], dim=1)).float(), 0.02
+
+
+def _grid25() -> tuple[torch.Tensor, float]:
+    ticks = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+    return torch.cartesian_prod(ticks, ticks), 0.05
 
 
 def mode_centers(name: str) -> tuple[torch.Tensor, float]:
     """The mode centers (K, 2) and the per-mode standard deviation of `ring8` or `grid25`."""
-    if name == "ring8":
-        angles = torch.arange(8, dtype=torch.float64) * (2 * math.pi / 8)
-        centers = 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1)
-        return centers.float(), 0.02
-    if name == "grid25":
-        ticks = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
-        centers = torch.cartesian_prod(ticks, ticks)
-        return centers, 0.05
-    raise _unknown(name, ("ring8", "grid25"), "mixture with known modes")
+    if name not in MODE_DATASETS:
+        raise _unknown(name, MODE_DATASETS, "mixture with known modes")
+    return DATASETS[name].modes()
+
+
+def _mixture_points(name: str):
+    def load(n: int, generator=None) -> torch.Tensor:
+        centers, sigma = mode_centers(name)
+        which = torch.randint(len(centers), (n,), generator=generator)
+        return centers[which] + sigma * torch.randn(n, 2, generator=generator)
+
+    return load
+
+
+def _moons(n: int, generator=None) -> torch.Tensor:
+    t = math.pi * torch.rand(n, generator=generator)
+    upper = torch.rand(n, generator=generator) < 0.5
+    x = torch.where(upper, t.cos(), 1 - t.cos())
+    yy = torch.where(upper, t.sin(), 0.5 - t.sin())
+    pts = torch.stack([x - 0.5, yy - 0.25], dim=1) * 2.0
+    return pts + 0.05 * torch.randn(n, 2, generator=generator)
+
+
+def _swissroll(n: int, generator=None) -> torch.Tensor:
+    """A 2-D spiral, scaled to about the same extent as ring8."""
+    t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator))
+    pts = torch.stack([t * t.cos(), t * t.sin()], dim=1) / 5.0
+    return pts + 0.05 * torch.randn(n, 2, generator=generator)
 
 
 def sample_2d(name: str, n: int, seed: int | None = None, generator: torch.Generator | None = None):
@@ -159,21 +208,7 @@ def sample_2d(name: str, n: int, seed: int | None = None, generator: torch.Gener
         raise _unknown(name, POINT_DATASETS, "2-D dataset")
     if generator is None:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    if name in ("ring8", "grid25"):
-        centers, sigma = mode_centers(name)
-        which = torch.randint(len(centers), (n,), generator=generator)
-        return centers[which] + sigma * torch.randn(n, 2, generator=generator)
-    if name == "moons":
-        t = math.pi * torch.rand(n, generator=generator)
-        upper = torch.rand(n, generator=generator) < 0.5
-        x = torch.where(upper, t.cos(), 1 - t.cos())
-        yy = torch.where(upper, t.sin(), 0.5 - t.sin())
-        pts = torch.stack([x - 0.5, yy - 0.25], dim=1) * 2.0
-        return pts + 0.05 * torch.randn(n, 2, generator=generator)
-    # swissroll: a 2-D spiral, scaled to about the same extent as ring8
-    t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator))
-    pts = torch.stack([t * t.cos(), t * t.sin()], dim=1) / 5.0
-    return pts + 0.05 * torch.randn(n, 2, generator=generator)
+    return DATASETS[name].load(n, generator)
 
 
 # ---------------------------------------------------------------------------- 1-D mixtures
@@ -245,3 +280,28 @@ class TensorSampler:
         idx = torch.randint(len(self), (m,), device=self.device, generator=self.generator)
         out = tuple(t[idx] for t in self.tensors)
         return out[0] if len(out) == 1 else out
+
+
+# ---------------------------------------------------------------------------- the registry
+# A new dataset is one entry here (plus its test in tests/test_data.py): the CLI, the recipes,
+# the classifier and the metrics read everything they need from it.
+DATASETS: dict[str, Dataset] = {d.name: d for d in (
+    Dataset("digits", (1, 8, 8), "digits", load=_load_digits, classifier_epochs=30),
+    Dataset("mnist", (1, 28, 28), "mnist", torchvision="MNIST", classifier_epochs=2),
+    Dataset("fashion_mnist", (1, 28, 28), "mnist", torchvision="FashionMNIST",
+            classifier_epochs=2),
+    Dataset("ring8", (2,), "points", load=_mixture_points("ring8"), modes=_ring8),
+    Dataset("grid25", (2,), "points", load=_mixture_points("grid25"), modes=_grid25),
+    Dataset("moons", (2,), "points", load=_moons),
+    Dataset("swissroll", (2,), "points", load=_swissroll),
+)}
+IMAGE_DATASETS = tuple(name for name, d in DATASETS.items() if d.is_image)
+POINT_DATASETS = tuple(name for name, d in DATASETS.items() if not d.is_image)
+MODE_DATASETS = tuple(name for name, d in DATASETS.items() if d.modes is not None)
+
+
+def dataset(name: str) -> Dataset:
+    """The registry entry called `name`; a ValueError listing the valid names otherwise."""
+    if name not in DATASETS:
+        raise _unknown(name, tuple(DATASETS), "dataset")
+    return DATASETS[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 
@@ -31,16 +32,27 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def native_bf16(device: str | torch.device | None = None) -> bool:
-    """True when `device` multiplies bfloat16 natively: a CUDA GPU with bf16, or a CPU with
-    AVX512-BF16 or AMX (recent Xeons, AMD Zen 4+). Elsewhere bf16 is emulated and slower than fp32."""
+    """True when `device` multiplies bfloat16 natively: a CUDA GPU from Ampere on, or a CPU with
+    AVX512-BF16 or AMX (recent Xeons, AMD Zen 4+). Elsewhere bf16 is emulated, slower than fp32."""
     dev = get_device(device)
-    if dev.type == "cuda":  # Ampere (compute capability 8) and later; a T4 only emulates bf16
+    if dev.type == "cuda":  # compute capability 8 and later; a T4 only emulates bf16
         return torch.cuda.get_device_capability(dev)[0] >= 8
     if dev.type == "cpu":
-        cpu = getattr(torch, "cpu", None)
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-        return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
     return False
+
+
+@functools.cache
+def _cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -1,4 +1,8 @@
-"""GAN and VAE losses as pure functions of logits.
+"""The lecture's losses: GAN costs on logits, their variations, the VAE's terms, pix2pix and CycleGAN.
+
+Every function here is a function of tensors; none imports a model (the layer table in
+CONTRIBUTING.md). `GAN_LOSSES` is the registry of GAN cost pairs: the trainer, the CLI and the
+widgets list it, so a new pair is one entry here plus its test in tests/test_losses.py.
 
 One sign convention, used everywhere (Goodfellow 2014; NIPS 2016 tutorial, eqs. 8-10). With
 D(x) = sigmoid(logit) and means over the batch, *both players minimise their own cost*:
@@ -17,7 +21,10 @@ softplus(a). They stay finite for logits of +-1000, where log(sigmoid(a)) gives 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -39,8 +46,15 @@ __all__ = [
     "gaussian_kl",
     "bernoulli_nll",
     "gaussian_nll",
+    "reconstruction_nll",
     "elbo",
+    "vae_loss",
+    "pix2pix_discriminator_loss",
+    "pix2pix_generator_loss",
+    "cycle_consistency_loss",
+    "GANLoss",
     "GAN_LOSSES",
+    "gan_loss",
     "check_logits",
     "unchecked",
 ]
@@ -191,14 +205,28 @@ def gradient_penalty(critic, x_real: Tensor, x_fake: Tensor, generator=None, y=N
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
-# name -> (discriminator loss, generator loss); "wgan-gp" also needs gradient_penalty
-GAN_LOSSES = {
-    "nonsaturating": (discriminator_loss, generator_loss_nonsaturating),
-    "minimax": (discriminator_loss, generator_loss_minimax),
-    "lsgan": (lsgan_discriminator_loss, lsgan_generator_loss),
-    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
-    "wgan-gp": (wgan_critic_loss, wgan_generator_loss),
+class GANLoss(NamedTuple):
+    """One entry of `GAN_LOSSES`: the two players' costs, both minimised."""
+
+    discriminator: Callable[[Tensor, Tensor], Tensor]  # J^(D)(real_logits, fake_logits)
+    generator: Callable[[Tensor], Tensor]  # J^(G)(fake_logits)
+    penalty: bool = False  # add `gradient_penalty` to J^(D) (GANConfig.gp_weight)
+
+
+GAN_LOSSES: dict[str, GANLoss] = {
+    "nonsaturating": GANLoss(discriminator_loss, generator_loss_nonsaturating),
+    "minimax": GANLoss(discriminator_loss, generator_loss_minimax),
+    "lsgan": GANLoss(lsgan_discriminator_loss, lsgan_generator_loss),
+    "hinge": GANLoss(hinge_discriminator_loss, hinge_generator_loss),
+    "wgan-gp": GANLoss(wgan_critic_loss, wgan_generator_loss, penalty=True),
 }
+
+
+def gan_loss(name: str) -> GANLoss:
+    """The registered pair called `name`; a ValueError listing the valid names otherwise."""
+    if name not in GAN_LOSSES:
+        raise ValueError(f"unknown loss {name!r}; valid names are: {', '.join(GAN_LOSSES)}")
+    return GAN_LOSSES[name]
 
 
 # ------------------------------------------------------------------------ VAE terms
@@ -222,9 +250,80 @@ def gaussian_nll(x_mean: Tensor, x: Tensor, sigma: float = 1.0) -> Tensor:
         raise ValueError(f"x_mean {tuple(x_mean.shape)} and x {tuple(x.shape)} must match")
     d = x[0].numel()
     sq = (x - x_mean).pow(2).flatten(1).sum(1) / (2 * sigma**2)
-    return sq + d * (torch.log(torch.tensor(sigma, dtype=x.dtype)) + 0.5 * torch.log(torch.tensor(2 * torch.pi, dtype=x.dtype)))
+    return sq + d * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
+
+
+def reconstruction_nll(out: Tensor, x: Tensor, likelihood: str, sigma: float = 1.0) -> Tensor:
+    """-log p(x | z) per sample (m,) for a decoder output `out` and images x in [-1, 1].
+
+    Args:
+        out: Bernoulli logits ("bernoulli": pixels mapped to [0, 1]) or the Gaussian mean.
+        likelihood: "bernoulli" or "gaussian" (standard deviation `sigma`).
+    """
+    if likelihood == "bernoulli":
+        return bernoulli_nll(out, (x + 1) / 2)
+    if likelihood == "gaussian":
+        return gaussian_nll(out, x, sigma)
+    raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}")
 
 
 def elbo(recon_nll: Tensor, kl: Tensor) -> Tensor:
     """ELBO = E_q log p(x|z) - KL(q(z|x) || p(z)) per sample; maximise it (minimise -ELBO)."""
     return -(recon_nll + kl)
+
+
+def vae_loss(vae, x: Tensor, generator: torch.Generator | None = None,
+             check: bool = True) -> tuple[Tensor, dict[str, Tensor]]:
+    """Negative ELBO averaged over the batch, in nats per image (slide "Variational Autoencoder").
+
+    -ELBO = E_q -log p(x | z) + KL(q(z | x) || p(z)), with one reparameterized draw of z.
+
+    Args:
+        vae: a `models.VAE` (anything with `encode`, `reparameterize`, `decode`, `check_input`,
+            `likelihood` and `sigma`).
+        x: images in [-1, 1], shape (m, *vae.in_shape).
+        generator: optional torch.Generator for the reparameterization noise.
+        check: validate x (shape, device, NaN, range); trainers check their data once and skip it.
+    Returns:
+        (loss, {"recon": mean -log p(x | z), "kl": mean KL(q(z | x) || p(z))}), scalars.
+    """
+    if check:
+        vae.check_input(x)
+    mu, logvar = vae.encode(x)  # (m, latent_dim) each
+    out = vae.decode(vae.reparameterize(mu, logvar, generator))  # (m, *in_shape)
+    recon = reconstruction_nll(out, x, vae.likelihood, vae.sigma).mean()
+    kl = gaussian_kl(mu, logvar).mean()
+    return recon + kl, {"recon": recon, "kl": kl}
+
+
+# ------------------------------------------------------------------------ image-to-image
+def pix2pix_discriminator_loss(real_patch_logits: Tensor, fake_patch_logits: Tensor) -> Tensor:
+    """J^(D) of `discriminator_loss`, every patch counted as one sample (Isola et al. 2017)."""
+    return discriminator_loss(real_patch_logits.reshape(-1), fake_patch_logits.reshape(-1))
+
+
+def pix2pix_generator_loss(fake_patch_logits: Tensor, fake: Tensor, target: Tensor,
+                           l1_weight: float = 100.0) -> Tensor:
+    """Non-saturating cost on every patch + l1_weight * mean |target - fake| (Isola et al. 2017).
+
+    Args:
+        fake_patch_logits: D(x, G(x)), shape (m, 1, h, w).
+        fake: G(x), shape (m, C, H, W).
+        target: the paired ground truth y, same shape as fake.
+        l1_weight: lambda, 100 in the paper.
+    Returns:
+        scalar cost, to be minimised over G's parameters.
+    """
+    if fake.shape != target.shape:
+        raise ValueError(f"fake {tuple(fake.shape)} and target {tuple(target.shape)} "
+                         "must have the same shape")
+    adversarial = generator_loss_nonsaturating(fake_patch_logits.reshape(-1))
+    return adversarial + l1_weight * (fake - target).abs().mean()
+
+
+def cycle_consistency_loss(x: Tensor, x_cycled: Tensor) -> Tensor:
+    """E |F(G(x)) - x| (mean absolute error): CycleGAN's L1 cycle loss for one direction."""
+    if not isinstance(x, Tensor) or not isinstance(x_cycled, Tensor) or x.shape != x_cycled.shape:
+        got = [tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__ for t in (x, x_cycled)]
+        raise ValueError(f"x and x_cycled must be tensors of the same shape; got {got[0]} and {got[1]}")
+    return (x_cycled - x).abs().mean()

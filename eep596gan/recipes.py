@@ -1,4 +1,9 @@
-"""Tested default settings for each (model, dataset) pair: what the CLI and the lectures train."""
+"""Tested default settings for each (model, dataset) pair: what the CLI and the lectures train.
+
+GANs: `recipe(kind, data)` picks a `Recipe` by the dataset's `recipe_group` (data.DATASETS);
+the likelihood models: `likelihood_recipe(kind, data)`. A pair with no entry is an error, never
+another dataset's settings.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ from dataclasses import dataclass, replace
 
 from torch import nn
 
-from .data import IMAGE_DATASETS, POINT_DATASETS
+from .data import dataset
 from .models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .train import GANTrainer
 
-__all__ = ["Recipe", "recipe", "build_gan", "trainer_from_recipe", "GAN_KINDS"]
+__all__ = ["Recipe", "recipe", "build_gan", "trainer_from_recipe", "GAN_KINDS",
+           "LikelihoodRecipe", "likelihood_recipe", "LIKELIHOOD_KINDS"]
 
 GAN_KINDS = ("gan", "dcgan")
+LIKELIHOOD_KINDS = ("vae", "ar")
 
 
 @dataclass(frozen=True)
@@ -52,14 +59,13 @@ def recipe(kind: str, data: str, **overrides) -> Recipe:
     """The default `Recipe` for `kind` ("gan" or "dcgan") on `data`, with fields overridden."""
     if kind not in GAN_KINDS:
         raise ValueError(f"unknown GAN kind {kind!r}; valid kinds are: {', '.join(GAN_KINDS)}")
-    if data in POINT_DATASETS:
-        if kind == "dcgan":
-            raise ValueError(f"dcgan needs images; {data!r} is 2-D points: use kind 'gan'")
-        group = "points"
-    elif data in IMAGE_DATASETS:
-        group = "digits" if data == "digits" else "mnist"
-    else:
-        raise ValueError(f"unknown dataset {data!r}; valid names are: {', '.join(IMAGE_DATASETS + POINT_DATASETS)}")
+    entry = dataset(data)
+    if kind == "dcgan" and not entry.is_image:
+        raise ValueError(f"dcgan needs images; {data!r} is 2-D points: use kind 'gan'")
+    if (kind, entry.recipe_group) not in _RECIPES:
+        raise ValueError(f"no {kind} recipe for {data!r} (recipe group {entry.recipe_group!r}): "
+                         "add one to recipes._RECIPES")
+    group = entry.recipe_group
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return replace(_RECIPES[(kind, group)], **overrides)
 
@@ -79,3 +85,33 @@ def trainer_from_recipe(r: Recipe, shape, *, num_classes: int | None = None, see
     generator, discriminator = build_gan(r, tuple(shape), num_classes=num_classes)
     return GANTrainer(generator, discriminator, latent_dim=r.latent_dim, k=r.k, lr=r.lr, betas=r.betas,
                       loss=r.loss, device=device, seed=seed, decay_steps=r.steps if r.decay else None)
+
+
+@dataclass(frozen=True)
+class LikelihoodRecipe:
+    """Defaults of a VAE or autoregressive (MADE) run on an image dataset."""
+
+    kind: str  # "vae" or "ar"
+    steps: int  # Adam steps
+    batch_size: int = 128  # images per step
+    lr: float = 1e-3  # Adam learning rate
+    latent_dim: int = 8  # size of the VAE's z (kind="vae")
+
+
+_LIKELIHOOD = {
+    ("vae", "digits"): LikelihoodRecipe("vae", steps=3000),
+    ("vae", "mnist"): LikelihoodRecipe("vae", steps=10000),
+    ("ar", "digits"): LikelihoodRecipe("ar", steps=3000),
+    ("ar", "mnist"): LikelihoodRecipe("ar", steps=10000),
+}
+
+
+def likelihood_recipe(kind: str, data: str, **overrides) -> LikelihoodRecipe:
+    """The default `LikelihoodRecipe` for `kind` ("vae" or "ar") on image `data`, overridden."""
+    if kind not in LIKELIHOOD_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid kinds are: {', '.join(LIKELIHOOD_KINDS)}")
+    entry = dataset(data)
+    if not entry.is_image or (kind, entry.recipe_group) not in _LIKELIHOOD:
+        raise ValueError(f"no {kind} recipe for {data!r}: {kind} trains on image datasets")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(_LIKELIHOOD[(kind, entry.recipe_group)], **overrides)

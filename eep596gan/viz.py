@@ -2,14 +2,13 @@
 
 Every function returns the matplotlib Figure it drew on (pass `ax=` to draw into your own), so a
 notebook can add titles; none calls `plt.show()`. Images are tensors (m, C, H, W) in [-1, 1].
+The interactive explorers built on these are in `eep596gan.widgets`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import io
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,7 +20,8 @@ from torch import Tensor
 
 __all__ = [
     "image_grid", "save_image_grid", "plot_losses", "plot_d_outputs", "plot_d_histogram", "plot_2d",
-    "interpolate", "plot_interpolation", "animate_snapshots", "to_html", "latent_explorer",
+    "interpolate", "generate", "plot_interpolation", "animate_snapshots", "to_html",
+    "plot_mode_coverage", "fill_in_frames", "sweep_images",
 ]
 
 
@@ -241,7 +241,7 @@ def interpolate(z0: Tensor, z1: Tensor, steps: int = 8, method: str = "linear") 
     return out.to(z0.dtype)
 
 
-def _generate(generator, z: Tensor, y=None) -> Tensor:
+def generate(generator, z: Tensor, y=None) -> Tensor:
     """G(z) on the CPU, computed on G's device in eval mode (a label y is repeated for each z)."""
     z = z.to(_device(generator))
     with _evaluating(generator):
@@ -254,7 +254,7 @@ def plot_interpolation(generator, z0=None, z1=None, steps: int = 8, method: str 
         if latent_dim is None:
             raise ValueError("pass z0 and z1, or latent_dim so that random end points can be drawn")
         z0, z1 = torch.randn(2, latent_dim, generator=torch.Generator().manual_seed(seed))
-    x = _generate(generator, interpolate(z0, z1, steps, method).float(), y)
+    x = generate(generator, interpolate(z0, z1, steps, method).float(), y)
     fig, ax = _axes(ax, figsize=(steps, 1.5))
     return image_grid(x, nrow=steps, ax=ax, title=title or f"{method} interpolation from $z_0$ to $z_1$")
 
@@ -302,59 +302,44 @@ def to_html(anim: animation.FuncAnimation):
     return HTML(anim.to_jshtml())
 
 
-def _in_kernel() -> bool:
-    """True inside a Jupyter kernel, where widgets can be displayed."""
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    return shell is not None and hasattr(shell, "kernel")
+def plot_mode_coverage(tracks: dict, ax=None, title: str = "Modes captured during training"):
+    """One line per labelled `metrics.ModeCoverage` (modes captured against the step)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.5))
+    for label, track in tracks.items():
+        ax.plot(track.steps, track.modes, marker="o", ms=3, label=label)
+    totals = {t.total for t in tracks.values() if t.total}
+    for total in totals:
+        ax.axhline(total, color="k", ls="--", lw=1, label=f"all {total} modes")
+    ax.set(xlabel="generator step", ylabel="modes captured", title=title,
+           ylim=(-0.5, max(totals, default=8) + 0.5))
+    ax.legend(fontsize="small")
+    return ax.figure
 
 
-def _sweep_images(generator, latent_dim: int, coords, values, seed: int, y=None) -> Tensor:
+def fill_in_frames(x: Tensor, counts: Sequence[int]) -> Tensor:
+    """Binary images as they look while being drawn: pixels >= k shown grey, for each k in counts.
+
+    Args:
+        x: binary images (m, C, H, W) in {0, 1}.
+        counts: how many pixels (raster order) have been drawn in each frame.
+    Returns:
+        images in [-1, 1] (black 0, white 1, grey not drawn yet), shape (m * len(counts), C, H, W),
+        one row of frames per image: show with `image_grid(..., nrow=len(counts))`.
+    """
+    d = x[0].numel()
+    if any(not 0 <= int(k) <= d for k in counts) or not len(counts):
+        raise ValueError(f"counts must be pixel counts in [0, {d}]; got {list(counts)}")
+    flat = 2 * x.flatten(1).float() - 1  # (m, d) in {-1, 1}
+    drawn = torch.arange(d, device=x.device)[None, None, :] < torch.as_tensor(list(counts), device=x.device)[None, :, None]
+    frames = torch.where(drawn, flat[:, None, :], 0.0)  # (m, len(counts), d)
+    return frames.reshape(-1, *x.shape[1:])
+
+
+def sweep_images(generator, latent_dim: int, coords, values, seed: int, y=None) -> Tensor:
     """G(z) where each row moves one latent coordinate of a seeded z through `values`."""
     base = torch.randn(latent_dim, generator=torch.Generator().manual_seed(seed))
     z = base.repeat(len(coords) * len(values), 1)  # (rows*cols, latent_dim)
     for r, c in enumerate(coords):
         z[r * len(values) : (r + 1) * len(values), c] = torch.as_tensor(values, dtype=z.dtype)
-    return _generate(generator, z, y)
-
-
-def latent_explorer(generator, latent_dim: int, n_sliders: int = 4, seed: int = 0, y=None, mode: str = "auto", values=(-3, -1.5, 0, 1.5, 3)):
-    """Explore G's latent space: a seed slider plus sliders on the first latent coordinates.
-
-    Args:
-        generator: an image generator taking z (m, latent_dim).
-        latent_dim: size of z; n_sliders: how many coordinates get a slider.
-        seed: the initial seed of the base z; y: a label for a conditional generator.
-        mode: "widget" (ipywidgets), "static" (a figure sweeping each slider coordinate through
-            `values`), or "auto": the widget inside a Jupyter kernel, else the static figure.
-    Returns:
-        An ipywidgets `HBox` (widget mode) or a matplotlib Figure (static mode).
-    """
-    if mode not in ("auto", "widget", "static"):
-        raise ValueError(f"mode must be 'auto', 'widget' or 'static'; got {mode!r}")
-    coords = list(range(min(n_sliders, latent_dim)))
-    if mode == "auto":
-        mode = "widget" if _in_kernel() and importlib.util.find_spec("ipywidgets") else "static"
-    if mode == "static":
-        x = _sweep_images(generator, latent_dim, coords, values, seed, y)
-        return image_grid(x, nrow=len(values), title=f"rows: z[0..{len(coords) - 1}] swept over {list(values)}")
-    try:
-        import ipywidgets as widgets
-    except ImportError:
-        raise ImportError("latent_explorer(mode='widget') needs ipywidgets: pip install ipywidgets") from None
-    seed_slider = widgets.IntSlider(value=seed, min=0, max=999, description="seed")
-    sliders = [widgets.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{c}]") for c in coords]
-    image = widgets.Image(format="png")
-
-    def redraw(_=None):  # the seed draws z; the sliders then set its first coordinates
-        z = torch.randn(latent_dim, generator=torch.Generator().manual_seed(seed_slider.value))
-        z[coords] = torch.tensor([s.value for s in sliders], dtype=z.dtype)
-        fig = Figure(figsize=(2.5, 2.5))  # not pyplot: nothing leaks into the notebook's figures
-        image_grid(_generate(generator, z[None], y), nrow=1, ax=fig.add_subplot())
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
-        image.value = buf.getvalue()
-
-    for w in (seed_slider, *sliders):
-        w.observe(redraw, names="value")
-    redraw()
-    return widgets.HBox([widgets.VBox([seed_slider, *sliders]), image])
+    return generate(generator, z, y)

@@ -128,12 +128,35 @@ class PixelAR(nn.Module):
             binary pixels (n, *in_shape), float.
         """
         p = next(self.parameters())
+        blank = torch.zeros(int(n), *self.in_shape, device=p.device, dtype=p.dtype)
+        return self.complete(blank, 0, generator, progress)
+
+    @torch.no_grad()
+    def complete(self, x: Tensor, n_observed: int, generator: torch.Generator | None = None,
+                 progress: bool = False) -> Tensor:
+        """Keep the first `n_observed` pixels of x (raster order) and sample the rest.
+
+        Each missing pixel i is drawn from p(x_i | x_<i), one network call per pixel: the only
+        control an FVBN offers is the pixels already drawn (slide "Fully Visible BN").
+
+        Args:
+            x: binary images (m, *in_shape) in {0, 1}; only their first n_observed pixels are read.
+            n_observed: how many pixels, in raster order, are given (0 to n_pixels).
+            generator: optional torch.Generator for the draws.
+        Returns:
+            binary images (m, *in_shape): x's first n_observed pixels, then the model's.
+        """
+        self.check_input(x)
         d = math.prod(self.in_shape)
-        x = torch.zeros(int(n), d, device=p.device, dtype=p.dtype)  # (n, d), filled left to right
-        for i in tqdm(range(d), desc="pixels", disable=not progress):
-            logit_i = self(x.view(-1, *self.in_shape)).flatten(1)[:, i]  # depends on x[:, :i] only
-            x[:, i] = (_uniform(x.shape[0], p.device, generator) < torch.sigmoid(logit_i)).to(x.dtype)
-        return x.view(-1, *self.in_shape)
+        if not 0 <= int(n_observed) <= d:
+            raise ValueError(f"n_observed must lie in [0, {d}] (the number of pixels); got {n_observed}")
+        out = x.flatten(1).clone()  # (m, d), filled left to right
+        out[:, int(n_observed):] = 0  # not drawn yet; MADE never reads them for earlier pixels
+        for i in tqdm(range(int(n_observed), d), desc="pixels", disable=not progress):
+            logit_i = self(out.view(-1, *self.in_shape)).flatten(1)[:, i]  # depends on out[:, :i]
+            draw = _uniform(out.shape[0], out.device, generator) < torch.sigmoid(logit_i)
+            out[:, i] = draw.to(out.dtype)
+        return out.view_as(x)
 
 
 # ---------------------------------------------------------------------------------- text

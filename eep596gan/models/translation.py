@@ -1,4 +1,4 @@
-"""Image-to-image translation: a small pix2pix (Isola et al. 2017) and the CycleGAN loss (Zhu et al. 2017).
+"""Image-to-image translation networks: a small pix2pix (Isola et al. 2017), toy image pairs.
 
 pix2pix learns y = G(x) from paired examples with a conditional GAN plus L1,
 
@@ -6,7 +6,8 @@ pix2pix learns y = G(x) from paired examples with a conditional GAN plus L1,
 
 where the PatchGAN discriminator D(x, y) scores every patch of the (input, output) pair as real or
 fake. CycleGAN drops the pairs: two generators G: X -> Y and F: Y -> X are tied by the cycle
-consistency loss E ||F(G(x)) - x||_1 + E ||G(F(y)) - y||_1.
+consistency loss E ||F(G(x)) - x||_1 + E ||G(F(y)) - y||_1. The losses are in `eep596gan.losses`,
+the training loops in `eep596gan.train.translation`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data import load_images
-from ..losses import discriminator_loss, generator_loss_nonsaturating
 
 __all__ = [
     "UNetGenerator",
     "PatchDiscriminator",
-    "pix2pix_generator_loss",
-    "pix2pix_discriminator_loss",
-    "cycle_consistency_loss",
     "edge_map",
     "paired_digits",
     "PAIRED_KINDS",
@@ -104,38 +101,6 @@ class PatchDiscriminator(nn.Module):
         pair = torch.cat([x, y], dim=1)
         _check_pair_input(pair, self.in_channels, "torch.cat([x, y], dim=1)")
         return self.net(pair)
-
-
-# ---------------------------------------------------------------------------------- losses
-def pix2pix_discriminator_loss(real_patch_logits: Tensor, fake_patch_logits: Tensor) -> Tensor:
-    """J^(D) of `losses.discriminator_loss`, every patch counted as one sample."""
-    return discriminator_loss(real_patch_logits.reshape(-1), fake_patch_logits.reshape(-1))
-
-
-def pix2pix_generator_loss(fake_patch_logits: Tensor, fake: Tensor, target: Tensor,
-                           l1_weight: float = 100.0) -> Tensor:
-    """Non-saturating adversarial cost on every patch + l1_weight * mean |target - fake| (Isola et al. 2017).
-
-    Args:
-        fake_patch_logits: D(x, G(x)), shape (m, 1, h, w).
-        fake: G(x), shape (m, C, H, W).
-        target: the paired ground truth y, same shape as fake.
-        l1_weight: lambda, 100 in the paper.
-    Returns:
-        scalar cost, to be minimised over G's parameters.
-    """
-    if fake.shape != target.shape:
-        raise ValueError(f"fake {tuple(fake.shape)} and target {tuple(target.shape)} must have the same shape")
-    adversarial = generator_loss_nonsaturating(fake_patch_logits.reshape(-1))
-    return adversarial + l1_weight * (fake - target).abs().mean()
-
-
-def cycle_consistency_loss(x: Tensor, x_cycled: Tensor) -> Tensor:
-    """E |F(G(x)) - x| (mean absolute error): CycleGAN's L1 cycle loss for one direction."""
-    if not isinstance(x, Tensor) or not isinstance(x_cycled, Tensor) or x.shape != x_cycled.shape:
-        got = [tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__ for t in (x, x_cycled)]
-        raise ValueError(f"x and x_cycled must be tensors of the same shape; got {got[0]} and {got[1]}")
-    return (x_cycled - x).abs().mean()
 
 
 # ---------------------------------------------------------------------------------- toy pairs

@@ -10,6 +10,7 @@ which has no closed form. The VAE maximises a lower bound instead (the ELBO),
 
 with the expectation estimated by one draw z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) (the
 reparameterization trick: the noise moves outside the network, so gradients reach mu and logvar).
+The objective is `eep596gan.losses.vae_loss`; the trainer `eep596gan.train.VAETrainer`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..losses import bernoulli_nll, gaussian_kl, gaussian_nll
-
-__all__ = ["VAE", "VAE_LIKELIHOODS", "check_images"]
+__all__ = ["VAE", "VAE_LIKELIHOODS", "VAEDecoder", "check_images", "decode_grid", "normal"]
 
 VAE_LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -122,31 +121,8 @@ class VAE(nn.Module):
                 f"got values in [{x.min().item():.3g}, {x.max().item():.3g}]: rescale the images"
             )
 
-    def loss(self, x: Tensor, generator: torch.Generator | None = None,
-             check: bool = True) -> tuple[Tensor, dict[str, Tensor]]:
-        """Negative ELBO averaged over the batch, in nats per image.
-
-        Args:
-            x: images in [-1, 1], shape (m, *in_shape).
-            generator: optional torch.Generator for the reparameterization noise.
-            check: validate x (shape, device, NaN, range); trainers check their data once and skip it.
-        Returns:
-            (loss, {"recon": mean -log p(x | z), "kl": mean KL(q(z | x) || p(z))}), scalars on x's device.
-        """
-        if check:
-            self.check_input(x)
-        mu, logvar = self.encode(x)
-        out = self.decode(self.reparameterize(mu, logvar, generator))
-        if self.likelihood == "bernoulli":
-            recon = bernoulli_nll(out, (x + 1) / 2)  # (m,)
-        else:
-            recon = gaussian_nll(out, x, self.sigma)  # (m,)
-        kl = gaussian_kl(mu, logvar)  # (m,)
-        recon, kl = recon.mean(), kl.mean()
-        return recon + kl, {"recon": recon, "kl": kl}
-
     # ------------------------------------------------------------------ using the model
-    def _to_image(self, out: Tensor) -> Tensor:
+    def to_image(self, out: Tensor) -> Tensor:
         """Decoder output -> the mean of p(x | z) in [-1, 1]."""
         return 2 * torch.sigmoid(out) - 1 if self.likelihood == "bernoulli" else out
 
@@ -154,11 +130,38 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Decode z ~ N(0, I): the mean of p(x | z) for n draws, images in [-1, 1], shape (n, *in_shape)."""
         p = next(self.parameters())
-        return self._to_image(self.decode(normal((int(n), self.latent_dim), p, generator)))
+        return self.to_image(self.decode(normal((int(n), self.latent_dim), p, generator)))
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """Decode the posterior mean mu(x): images in [-1, 1], shape (m, *in_shape)."""
         check_images(x, self.in_shape, self)
         mu, _ = self.encode(x)
-        return self._to_image(self.decode(mu))
+        return self.to_image(self.decode(mu))
+
+
+class VAEDecoder(nn.Module):
+    """The VAE's decoder as an image generator z -> mean of p(x | z) in [-1, 1] (for `viz`)."""
+
+    def __init__(self, vae: VAE):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.vae.to_image(self.vae.decode(z))  # (m, *in_shape)
+
+
+@torch.no_grad()
+def decode_grid(vae: VAE, n: int = 12, lim: float = 2.5) -> Tensor:
+    """Decode an n x n grid of z over [-lim, lim]^2 (a 2-D latent): images (n * n, *in_shape).
+
+    Rows go from z[1] = +lim (top) to -lim, columns from z[0] = -lim (left) to +lim, so
+    `image_grid(..., nrow=n)` lays them out like a scatter plot of the latent space.
+    """
+    if vae.latent_dim != 2:
+        raise ValueError(f"decode_grid needs a VAE with latent_dim=2; this one has {vae.latent_dim}")
+    p = next(vae.parameters())
+    t = torch.linspace(-lim, lim, int(n), device=p.device, dtype=p.dtype)
+    grid = torch.meshgrid(t, t.flip(0), indexing="xy")
+    z = torch.stack(grid, dim=-1).reshape(-1, 2)  # (n*n, 2) row-major
+    return VAEDecoder(vae)(z)

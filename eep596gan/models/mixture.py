@@ -1,13 +1,9 @@
-"""Explicit densities for the maximum-likelihood lecture: a Gaussian mixture and divergences.
+"""An explicit density for the maximum-likelihood lecture: a Gaussian mixture.
 
 `GaussianMixture` is an explicit model (slide "Unsupervised Learning in NN": explicit models
 define p_model): it can evaluate log p_model(x | theta), so it can be fitted by maximum
-likelihood, theta* = argmax_theta E_{x ~ p_data} log p_model(x | theta), with `fit_mle`.
-
-`entropy`, `kl_divergence` and `js_divergence` integrate known 1-D densities on a grid
-(trapezoid rule, float64). They make the identities of the lectures checkable:
-E_{p_data} log p_model = -H(p_data) - KL(p_data || p_model)  (MLE minimises KL), and
-V(D*, G) = -log 4 + 2 JSD(p_data || p_model)  (Goodfellow et al. 2014, Theorem 1).
+likelihood, theta* = argmax_theta E_{x ~ p_data} log p_model(x | theta), with
+`eep596gan.train.fit_mle`; `gaussian_mle` is the closed form for one Gaussian.
 """
 
 from __future__ import annotations
@@ -17,14 +13,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-__all__ = [
-    "GaussianMixture",
-    "gaussian_mle",
-    "fit_mle",
-    "entropy",
-    "kl_divergence",
-    "js_divergence",
-]
+__all__ = ["GaussianMixture", "gaussian_mle"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -135,85 +124,3 @@ def gaussian_mle(x: Tensor) -> tuple[Tensor, Tensor]:
         raise ValueError("need at least one sample")
     mu = x.sum(0) / len(x)
     return mu, (x - mu).pow(2).sum(0) / len(x)
-
-
-def fit_mle(model: nn.Module, x: Tensor, steps: int, lr: float = 0.05, batch_size: int | None = None,
-            generator: torch.Generator | None = None, progress: bool = True,
-            callback=None) -> dict[str, list[float]]:
-    """Gradient ascent on the average log-likelihood (Adam minimising its negative).
-
-    Args:
-        model: any module with `log_prob(x) -> (m,)`, e.g. `GaussianMixture`.
-        x: the data (m, dim) or (m,).
-        steps: number of Adam steps.
-        lr: Adam's learning rate.
-        batch_size: minibatch size (default: the whole data set every step).
-        generator: for drawing minibatches.
-        progress: show a tqdm progress bar.
-        callback: optional fn(model, step) called after each step.
-    Returns:
-        {"log_likelihood": [...]}: the average log-likelihood of each step's batch, before the step.
-    """
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0; got {steps}")
-    from tqdm.auto import trange
-
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    x = torch.as_tensor(x)
-    history: dict[str, list[float]] = {"log_likelihood": []}
-    for step in trange(steps, disable=not progress, desc="MLE"):
-        batch = x
-        if batch_size is not None and batch_size < len(x):
-            batch = x[torch.randint(len(x), (batch_size,), generator=generator)]
-        avg_ll = model.log_prob(batch).mean()
-        opt.zero_grad(set_to_none=True)
-        (-avg_ll).backward()  # ascent on log-likelihood = descent on its negative
-        opt.step()
-        history["log_likelihood"].append(avg_ll.detach().item())
-        if callback is not None:
-            callback(model, step)
-    return history
-
-
-# ---------------------------------------------------------------------------- quadrature
-def _densities(x: Tensor, *ps: Tensor) -> list[Tensor]:
-    """Check a 1-D grid and densities on it; return the densities as float64."""
-    x = torch.as_tensor(x, dtype=torch.float64)
-    if x.dim() != 1 or len(x) < 2 or not (x.diff() > 0).all():
-        raise ValueError("x must be an increasing 1-D grid, e.g. torch.linspace(-8, 8, 4001)")
-    out = []
-    for p in ps:
-        p = torch.as_tensor(p, dtype=torch.float64).reshape(-1)
-        if p.shape != x.shape:
-            raise ValueError(f"densities must be evaluated on the grid: shape {tuple(x.shape)}, got {tuple(p.shape)}")
-        if (p < 0).any():
-            raise ValueError("densities must be non-negative")
-        out.append(p)
-    return out
-
-
-def _xlogy(p: Tensor, q: Tensor) -> Tensor:
-    """p log q with 0 log 0 = 0."""
-    return torch.xlogy(p, q)
-
-
-def entropy(p: Tensor, x: Tensor) -> Tensor:
-    """H(p) = -int p log p dx for a density p evaluated on the grid x (trapezoid rule)."""
-    (p,) = _densities(x, p)
-    return -torch.trapezoid(_xlogy(p, p), torch.as_tensor(x, dtype=torch.float64))
-
-
-def kl_divergence(p: Tensor, q: Tensor, x: Tensor) -> Tensor:
-    """KL(p || q) = int p log(p / q) dx on the grid x; inf where p > 0 = q."""
-    p, q = _densities(x, p, q)
-    x = torch.as_tensor(x, dtype=torch.float64)
-    if ((p > 0) & (q == 0)).any():
-        return torch.tensor(math.inf, dtype=torch.float64)
-    return torch.trapezoid(_xlogy(p, p) - _xlogy(p, q), x)
-
-
-def js_divergence(p: Tensor, q: Tensor, x: Tensor) -> Tensor:
-    """JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2; between 0 and log 2."""
-    p, q = _densities(x, p, q)
-    m = 0.5 * (p + q)
-    return 0.5 * kl_divergence(p, m, x) + 0.5 * kl_divergence(q, m, x)

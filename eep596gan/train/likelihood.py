@@ -2,115 +2,63 @@
 models (maximise the exact log-likelihood, i.e. minimise the NLL).
 
 Both know nothing of the model beyond a small protocol:
-- VAE: `model.loss(x, generator=..., check=False) -> (loss, {"recon", "kl"})`, `model.check_input(x)`.
+- VAE: what `losses.vae_loss` needs (`encode`, `reparameterize`, `decode`), `model.check_input(x)`.
 - autoregressive: `model.nll(batch) -> (m,)`; images also need `model.check_input(x)`, text needs
   `model.encode(text)` and `model.windows(ids)` (every context window of the text, as rows).
 
-The fast path is the GAN trainer's: data lives on the device, batches are drawn by random index
-with a seeded `torch.Generator`, step losses go into a preallocated device tensor and reach Python
-only every `sync_every` steps, and Adam is fused where supported (`train.make_adam`).
+The loop is `loop.Trainer`'s, as for the GAN: data lives on the device, batches are drawn by
+random index with a seeded `torch.Generator`, step losses stay on the device and reach Python
+only every `sync_every` steps, a NaN stops training at its step, and `save`/`load` resume exactly.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from .data import TensorSampler
-from .device import get_device
-from .train import atomic_save, make_adam
+from ..data import TensorSampler
+from ..losses import vae_loss
+from .loop import Trainer, make_adam
 
 __all__ = ["VAETrainer", "ARTrainer"]
 
 
-class _Trainer:
-    """Device, seeded generator, optimizer, history, and the synced training loop they share."""
-
-    columns: tuple[str, ...] = ()
+class _ModelTrainer(Trainer):
+    """One model, one Adam, one seeded generator for batches (and noise): the likelihood models."""
 
     def __init__(self, model: nn.Module, lr: float, device, seed: int, sync_every: int):
-        if not lr > 0:
-            raise ValueError(f"lr must be positive; got {lr}")
-        self.device = get_device(device)
+        super().__init__(device, lr)
         self.model = model.to(self.device)
-        self.lr, self.seed, self.sync_every = float(lr), int(seed), max(1, int(sync_every))
+        self.seed, self.sync_every = int(seed), max(1, int(sync_every))
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         self.optimizer = make_adam(self.model.parameters(), self.lr, (0.9, 0.999))
-        self.history: dict[str, list[float]] = {name: [] for name in self.columns}
-        self.step = 0
-
-    def _loop(self, steps: int, step_fn, progress: bool) -> None:
-        """Run step_fn `steps` times; each returns a detached (len(columns),) tensor of losses."""
-        steps = int(steps)
-        if steps < 0:
-            raise ValueError(f"steps must be >= 0; got {steps}")
-        dtype = next(self.model.parameters()).dtype
-        buf = torch.empty(steps, len(self.columns), device=self.device, dtype=dtype)  # stays on device
-        bar = tqdm(total=steps, disable=not progress, desc=type(self).__name__)
-        was_training, done = self.model.training, 0
-        self.model.train()
-        try:
-            for i in range(steps):
-                buf[i] = step_fn()
-                if (i + 1) % self.sync_every == 0 or i == steps - 1:
-                    done = self._sync(buf[done : i + 1], bar, done)
-        finally:
-            bar.close()
-            self.model.train(was_training)
-
-    def _sync(self, rows: Tensor, bar, done: int) -> int:
-        """Copy a block of step losses to the history; stop at the first NaN."""
-        values = rows.tolist()
-        for j, row in enumerate(values):
-            if not all(math.isfinite(v) for v in row):
-                bad = self.step + j + 1
-                raise FloatingPointError(
-                    f"{self.columns[0]} became {row[0]} at step {bad} (lr={self.lr}): the model "
-                    f"diverged; rebuild it and train with a lower learning rate, e.g. lr={self.lr / 10:g}"
-                )
-            self._record(row)
-        self.step += len(values)
-        bar.update(len(values))
-        bar.set_postfix({self.columns[0]: f"{values[-1][0]:.4g}"})
-        return done + len(values)
-
-    def _record(self, row: list[float]) -> None:
-        for name, v in zip(self.columns, row):
-            self.history[name].append(v)
-
-    def save(self, path) -> None:
-        """Write model, optimizer, step, history and RNG state to `path` atomically (resumable)."""
-        state = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-            "history": self.history,
-            "generator": self.generator.get_state(),
-        }
-        atomic_save(state, path)
-
-    def load(self, path) -> None:
-        """Restore what `save` wrote; training then continues exactly where it stopped."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step, self.history = int(state["step"]), state["history"]
-        self.generator.set_state(state["generator"].cpu())
+        self.desc = type(self).__name__
 
     def _update(self, loss: Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
 
+    def _fit(self, step_fn, steps: int, progress: bool) -> dict[str, list[float]]:
+        return self.run(steps, step_fn, modules=(self.model,), progress=progress,
+                        log_every=self.sync_every)
 
-class VAETrainer(_Trainer):
+    def state_dict(self) -> dict:
+        """Model, optimizer and the batch generator's state (step and history added by `save`)."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())
+
+
+class VAETrainer(_ModelTrainer):
     """Minimises the negative ELBO of a VAE with Adam on minibatches drawn from device-resident data.
 
     Args:
-        model: a `VAE` (anything with `loss(x, generator, check)` and `check_input(x)`).
+        model: a `VAE` (anything `losses.vae_loss` takes, with `check_input(x)`).
         lr: Adam's learning rate.
         device: where to train; default `get_device()`.
         seed: seeds the minibatch indices and the reparameterization noise.
@@ -135,15 +83,15 @@ class VAETrainer(_Trainer):
 
         def step() -> Tensor:
             # maximise ELBO = E_q log p(x|z) - KL(q(z|x) || p(z)): minimise its negative
-            loss, parts = self.model.loss(sampler(batch_size), generator=self.generator, check=False)
+            batch = sampler(batch_size)
+            loss, parts = vae_loss(self.model, batch, generator=self.generator, check=False)
             self._update(loss)
             return torch.stack([loss, parts["recon"], parts["kl"], -loss]).detach()
 
-        self._loop(steps, step, progress)
-        return self.history
+        return self._fit(step, steps, progress)
 
 
-class ARTrainer(_Trainer):
+class ARTrainer(_ModelTrainer):
     """Minimises the exact negative log-likelihood of an autoregressive model (PixelAR, CharLM).
 
     Args:
@@ -197,5 +145,4 @@ class ARTrainer(_Trainer):
             self._update(loss)
             return loss.detach()[None]
 
-        self._loop(steps, step, progress)
-        return self.history
+        return self._fit(step, steps, progress)
