@@ -1,6 +1,9 @@
 """The autograded assignments: assignments/ is a fresh generate_assignment of solutions/, leaks no
-solution and no hidden test, and nbgrader's Validator passes the solutions and fails every test cell
-of the release stubs (`nbgrader validate` exits 0 either way, so the Validator class is used)."""
+solution and no hidden test, and nbgrader's Validator passes the solutions and fails every test
+cell of the release stubs (`nbgrader validate` exits 0 either way, so the Validator class is used).
+
+The assignments are the folders of solutions/ (`Course.assignments()`); each has a cells module in
+tools/assignment_cells/ and a variants module in tests/submissions/."""
 
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ from submissions import (
     source_path,
 )
 
-ASSIGNMENTS = ("gan_losses", "gan_training")
+from eep596gan.grading.course import Course
+
+ASSIGNMENTS = tuple(Course(ROOT).assignments())
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 
@@ -41,6 +46,13 @@ def _read(path):
     return nbformat.read(path, as_version=4)
 
 
+def test_every_assignment_has_cells_and_submission_variants():
+    cells = _tool("build_assignment_notebooks").ASSIGNMENTS
+    assert len(ASSIGNMENTS) >= 2
+    assert sorted(cells) == list(ASSIGNMENTS), "one tools/assignment_cells/<name>.py per assignment"
+    assert sorted(VARIANTS) == list(ASSIGNMENTS), "one tests/submissions/<name>.py per assignment"
+
+
 def test_solutions_are_what_the_build_script_writes():
     assert _tool("build_assignment_notebooks").main(["--check"]) == 0, (
         "solutions/ is stale: run .venv/bin/python tools/build_assignment_notebooks.py")
@@ -50,16 +62,22 @@ def test_release_is_a_fresh_generate_assignment_of_the_solutions(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     _tool("generate_assignments").generate(ASSIGNMENTS, root=tmp_path)
-    assert not (tmp_path / "gradebook.db").exists(), "generate_assignment left a gradebook in the course"
+    assert not (tmp_path / "gradebook.db").exists(), (
+        "generate_assignment left a gradebook in the course")
     for assignment in ASSIGNMENTS:
-        fresh_dir, committed_dir = tmp_path / "assignments" / assignment, ROOT / "assignments" / assignment
-        assert sorted(p.name for p in fresh_dir.iterdir()) == sorted(p.name for p in committed_dir.iterdir())
+        fresh_dir = tmp_path / "assignments" / assignment
+        committed_dir = ROOT / "assignments" / assignment
+        assert (sorted(p.name for p in fresh_dir.iterdir())
+                == sorted(p.name for p in committed_dir.iterdir()))
         fresh, committed = _read(fresh_dir / f"{assignment}.ipynb"), _read(release_path(assignment))
         assert fresh.metadata == committed.metadata
-        assert len(fresh.cells) == len(committed.cells), f"{assignment}: regenerate with tools/generate_assignments.py"
-        for new, old in zip(fresh.cells, committed.cells):
-            where = f"{assignment}, cell {old.get('id')}: regenerate with tools/generate_assignments.py"
-            assert (new.cell_type, new.source, new.metadata) == (old.cell_type, old.source, old.metadata), where
+        assert len(fresh.cells) == len(committed.cells), (
+            f"{assignment}: regenerate with tools/generate_assignments.py")
+        for new, old in zip(fresh.cells, committed.cells, strict=True):
+            where = (f"{assignment}, cell {old.get('id')}: regenerate with "
+                     "tools/generate_assignments.py")
+            assert ((new.cell_type, new.source, new.metadata)
+                    == (old.cell_type, old.source, old.metadata)), where
             assert not old.get("outputs"), f"{assignment}, cell {old.get('id')} has stored outputs"
 
 
@@ -75,14 +93,17 @@ def test_release_holds_no_solution_and_no_hidden_test(assignment):
         for _, region in REGION.findall(text):
             secret.update(region.splitlines())
         public.update(REGION.sub("", text).splitlines())
-    # lines that also occur outside the solution and hidden regions (blank lines, imports) are public
+    # lines that also occur outside the solution and hidden regions (blank lines, imports) are
+    # public
     secret = {line.strip() for line in secret} - {line.strip() for line in public} - {""}
     assert len(secret) > 100, "the source notebook should hold solutions and hidden tests"
     for cell in release.cells:
         for marker in MARKERS:
-            assert marker not in cell.source, f"{assignment}, cell {cell.get('id')}: {marker!r} left in the release"
+            assert marker not in cell.source, (
+                f"{assignment}, cell {cell.get('id')}: {marker!r} left in the release")
         leaked = secret & {line.strip() for line in cell.source.splitlines()}
-        assert not leaked, f"{assignment}, cell {cell.get('id')} shows solution or hidden-test code: {sorted(leaked)[:3]}"
+        assert not leaked, (f"{assignment}, cell {cell.get('id')} shows solution or hidden-test "
+                            f"code: {sorted(leaked)[:3]}")
         if cell.cell_type == "markdown" and _nbgrader(cell).get("solution"):
             assert cell.source == "YOUR ANSWER HERE"
     answers = [c for c in release.cells if _nbgrader(c).get("solution") and c.cell_type == "code"]
@@ -109,7 +130,8 @@ def _validate(path, monkeypatch) -> dict:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_validator_passes_the_solution(assignment, monkeypatch):
     results = _validate(source_path(assignment), monkeypatch)
-    failed = [r["source"].splitlines()[0] + "\n" + r["raw_error"][-800:] for r in results.get("failed", [])]
+    failed = [r["source"].splitlines()[0] + "\n" + r["raw_error"][-800:]
+              for r in results.get("failed", [])]
     assert not failed and set(results) <= {"failed"}, failed or results
 
 
@@ -119,21 +141,24 @@ def test_validator_fails_every_test_of_the_release(assignment, monkeypatch):
     assert "changed" not in results and "type_changed" not in results, results
     failed = {r["source"] for r in results.get("failed", [])}
     release = _read(release_path(assignment))
-    tests = {c.source.strip() for c in release.cells if _nbgrader(c).get("grade") and c.cell_type == "code"}
+    tests = {c.source.strip() for c in release.cells
+             if _nbgrader(c).get("grade") and c.cell_type == "code"}
     assert len(tests) == len(points_by_test(assignment))
     assert tests <= failed, f"test cells that pass on the stubs: {sorted(tests - failed)}"
-    assert failed - tests <= {"YOUR ANSWER HERE"}, "besides the tests, only unanswered written questions fail"
+    assert failed - tests <= {"YOUR ANSWER HERE"}, (
+        "besides the tests, only unanswered written questions fail")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_submission_variants_are_python_and_name_real_test_cells(assignment):
-    """The grading round trip runs these; here only that each one compiles and says what it expects."""
+    """The grading round trip runs these; here only that each compiles and says what it expects."""
     kinds = {"full marks": 0, "zero": 0, "planted": 0}
     for variant, (_, expected) in VARIANTS[assignment].items():
         nb = make_submission(assignment, variant)
         for cell in nb.cells:
             if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
-                compile(cell.source, f"{assignment}/{variant}/{_nbgrader(cell)['grade_id']}", "exec")
+                where = f"{assignment}/{variant}/{_nbgrader(cell)['grade_id']}"
+                compile(cell.source, where, "exec")
         failing = expected_failures(assignment, variant)  # raises on an unknown grade_id
         kinds[expected if isinstance(expected, str) else "planted"] += 1
         if not isinstance(expected, str):

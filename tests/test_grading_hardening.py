@@ -203,7 +203,8 @@ def test_patched_torch_checks_cannot_make_a_test_pass(torch_batch):
     names = ["t-solution", "t-patch-module", "t-patch-tensor", "t-function-mode",
              "t-patch-at-call", "t-lying-subclass", "t-kernel-override"]
     _check(variants, rows, names)
-    expected = {"t-patch-module": "torch.testing.assert_close", "t-patch-tensor": "torch.Tensor.__eq__",
+    expected = {"t-patch-module": "torch.testing.assert_close",
+                "t-patch-tensor": "torch.Tensor.__eq__",
                 "t-function-mode": "torch function mode", "t-patch-at-call": "torch.allclose",
                 "t-lying-subclass": "subclass", "t-kernel-override": "kernel was registered"}
     for name, what in expected.items():
@@ -229,7 +230,8 @@ def test_delegating_to_the_library_scores_zero_on_those_tests_with_feedback(torc
     _check(variants, rows, names)  # 0 for test_d_loss; test_scaled (allowed library use) counts
     for name in names:
         page = _feedback(out, name, "mini_torch")
-        assert "calls eep596gan.losses.discriminator_loss, the library's reference implementation" in page
+        assert ("calls eep596gan.losses.discriminator_loss, the library's reference "
+                "implementation") in page
 
 
 # ------------------------------------------------------------------------- 6: the sandbox
@@ -303,7 +305,8 @@ def test_cli_grades_an_lms_zip(course, tmp_path):
     zpath = tmp_path / "download.zip"
     with zipfile.ZipFile(zpath, "w") as z:
         z.writestr("submissions/doejane_12345_678_mini.ipynb", _nb_text(V.nb()))
-        z.writestr("submissions/roefrank_LATE_23456_789_mini.ipynb", _nb_text(V.nb(mse=V.MSE_WRONG)))
+        z.writestr("submissions/roefrank_LATE_23456_789_mini.ipynb",
+                   _nb_text(V.nb(mse=V.MSE_WRONG)))
         z.writestr("submissions/roefrank_LATE_23456_790_mini-1.ipynb", _nb_text(V.nb()))
         z.writestr("submissions/smithann_34567_890_mini.ipynb", "")
         z.writestr("submissions/__MACOSX/._junk", "x")

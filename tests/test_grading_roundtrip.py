@@ -32,6 +32,7 @@ def test_every_submission_gets_the_points_it_deserves(assignment, tmp_path):
     top = sum(points_by_test(assignment).values())
     got = {v: (float(r["code_score"]), float(r["max_code_score"])) for v, r in by_student.items()}
     want = {v: (expected_score(assignment, v), top) for v in VARIANTS[assignment]}
-    wrong = {v: f"got {got[v]}, expected {want[v]} ({by_student[v]['status']})" for v in want if got[v] != want[v]}
+    wrong = {v: f"got {got[v]}, expected {want[v]} ({by_student[v]['status']})"
+             for v in want if got[v] != want[v]}
     assert not wrong, wrong
     assert all(row["assignment"] == assignment for row in rows)

@@ -1,6 +1,8 @@
-"""Run every submission variant of tests/submissions through nbgrader's executor and check its score.
+"""Run every submission variant of tests/submissions through nbgrader's executor, check its score.
 
-    EEP596GAN_QUICK=1 .venv/bin/python tools/check_submission_variants.py [gan_losses|gan_training] [--jobs 2]
+    EEP596GAN_QUICK=1 .venv/bin/python tools/check_submission_variants.py [NAME ...] [--jobs 2]
+
+The assignments default to every one with a module in tests/submissions/.
 
 For instructors editing the tests: each planted mistake must fail exactly its target test cells and
 every correct style must get full marks. (CI checks the same through `eep596gan grade`, in
@@ -36,14 +38,18 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, help="variant names")
     args = parser.parse_args(argv)
-    jobs = [(a, v) for a in args.assignments for v in VARIANTS[a] if not args.only or v in args.only]
+    jobs = [(a, v) for a in args.assignments for v in VARIANTS[a]
+            if not args.only or v in args.only]
     bad = 0
     with ProcessPoolExecutor(args.jobs) as pool:
-        for assignment, variant, seconds, extra, missing in pool.map(check, *zip(*jobs)):
+        results = pool.map(check, *zip(*jobs, strict=True))
+        for assignment, variant, seconds, extra, missing in results:
             ok = not extra and not missing
             bad += not ok
-            note = "" if ok else f"  unexpected failures {sorted(extra)}, unexpected passes {sorted(missing)}"
-            print(f"{'ok ' if ok else 'BAD'} {assignment}/{variant}: {seconds:.1f} s{note}", flush=True)
+            note = "" if ok else (f"  unexpected failures {sorted(extra)}, "
+                                  f"unexpected passes {sorted(missing)}")
+            print(f"{'ok ' if ok else 'BAD'} {assignment}/{variant}: {seconds:.1f} s{note}",
+                  flush=True)
     return 1 if bad else 0
 
 

@@ -138,7 +138,12 @@ def _make_check():
 
 
 def _make_wrapper(fn, label, forbidden, violations, check):
-    """fn, profiled while it runs (calls into `forbidden` code are recorded) and its result checked."""
+    """fn, profiled while it runs (calls into `forbidden` code are recorded), its result checked.
+
+    A recorded call is a violation `(kind, label, what)`: kind "reference" (a call into the
+    reference implementation), "profiler" (the profiler or tracer was changed) or "patched" (the
+    surface changed during the call). The grader reads the kind, never the text (verdict.py).
+    """
     import threading
 
     setprofile, getprofile, tsetprofile = SYS.setprofile, SYS.getprofile, threading.setprofile
@@ -155,9 +160,11 @@ def _make_wrapper(fn, label, forbidden, violations, check):
             if code.co_filename in files:
                 qual = code.co_qualname
                 for path, prefix, what in forbidden:
-                    if path == code.co_filename and (qual == prefix or qual.startswith(prefix + ".")):
+                    if path == code.co_filename and (qual == prefix
+                                                     or qual.startswith(prefix + ".")):
                         violations.append(("reference", label, what))
-            elif code in blocked_code and frame.f_back is not None and frame.f_back.f_code not in mine:
+            elif (code in blocked_code and frame.f_back is not None
+                  and frame.f_back.f_code not in mine):
                 violations.append(("profiler", label, "threading." + code.co_name))
         elif event == "c_call" and frame.f_code not in mine:
             for b in blocked:

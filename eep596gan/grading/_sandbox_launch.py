@@ -83,7 +83,8 @@ def main(config_path):
             mount("-o", "remount,bind,ro", mp)
         except subprocess.CalledProcessError as err:
             if mp == "/":
-                raise SystemExit(f"eep596gan sandbox: cannot make / read-only: {err.stderr}") from None
+                raise SystemExit(
+                    f"eep596gan sandbox: cannot make / read-only: {err.stderr}") from None
     # 4. Limits.
     for name, value in cfg["rlimits"].items():
         limit = getattr(resource, "RLIMIT_" + name)

@@ -1,4 +1,7 @@
-"""`grade()`: a TA's whole batch, from a folder (or zip) of submissions to grades.csv and feedback."""
+"""`grade()`: a TA's whole batch, from a folder (or zip) of submissions to grades.csv and feedback.
+
+Each student is graded by student.py, here or in worker processes (worker.py).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +13,19 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course, SourceNotebook, find_course, generate_release
+from ..paths import cache_dir, data_dir
+from .course import Course, find_course, generate_release
 from .kernel import KernelOptions
+from .references import resolve
 from .runner import RunOptions
-from .sandbox import hidden_paths, package_repo, sandbox_available, warn_unsandboxed
+from .sandbox import PACKAGE, hidden_paths, package_repo, sandbox_available, warn_unsandboxed
+from .source import SourceNotebook
+from .student import Job, check_solutions, grade_student
 from .submissions import Submission, collect, extract_zip
+from .verdict import Status
 
 __all__ = ["grade", "add_arguments", "run", "COLUMNS"]
 
@@ -27,129 +33,36 @@ COLUMNS = ("student_id", "assignment", "code_score", "max_code_score", "status")
 DEFAULT_TIMEOUT = 120
 
 
-@dataclass(frozen=True)
-class _Job:
-    """What a worker process needs to grade students (picklable)."""
-
-    course: str
-    assignment: str
-    out: str
-    options: RunOptions
-
-
-_CACHE: dict = {}
-
-
-def _sources(job: _Job) -> tuple[list[SourceNotebook], set[str]]:
-    """The assignment's source notebooks and the grade_ids of the course's other assignments."""
-    key = (job.course, job.assignment)
-    if key not in _CACHE:
-        course = Course(Path(job.course))
-        sources = course.source_notebooks(job.assignment)
-        others = set()
-        for name in course.assignments():
-            if name != job.assignment:
-                try:
-                    others |= {gid for s in course.source_notebooks(name) for gid in s.by_id}
-                except (FileNotFoundError, ValueError):
-                    continue
-        _CACHE[key] = (sources, others)
-    return _CACHE[key]
-
-
 def _fmt(x: float) -> str:
+    """A score as grades.csv writes it: 5.0 -> "5", 2.5 -> "2.5"."""
     return f"{x:g}"
 
 
-def _grade_student(job: _Job, sub: Submission) -> dict:
-    """Grade one student's notebooks; never raises (a grader error becomes the row's status)."""
-    from .assemble import grade_ids
-    from .feedback import feedback_notebook, problem_html, render_html
-    from .runner import run_notebook
-    from .submissions import load_notebook
-
-    sources, others = _sources(job)
-    folder = Path(job.out) / "feedback" / sub.student_id
-    folder.mkdir(parents=True, exist_ok=True)
-    score, statuses = 0.0, []
-    for source in sources:
-        page = folder / f"{source.name}.html"
-        status, detail = "", ""
-        nb = None
-        path = sub.files.get(source.name)
-        if path is None:
-            names = ", ".join(p.name for p in sub.others)
-            status, detail = (("wrong-file-name", f"expected {source.name}.ipynb, found {names}")
-                              if sub.others else ("missing-notebook", f"no {source.name}.ipynb"))
-        else:
-            nb, status, detail = load_notebook(path)
-            if nb is not None:
-                ids = set(grade_ids(nb))
-                if ids and not ids & set(source.by_id) and ids & others:
-                    status, detail = "wrong-assignment", (
-                        f"{path.name} is a notebook of another assignment, not {job.assignment}")
-        if status:
-            statuses.append(status)
-            page.write_text(problem_html(sub.student_id, job.assignment, source.name, status,
-                                         detail, source.max_score))
-            continue
-        try:
-            result = run_notebook(source, nb, job.options)
-            page.write_text(render_html(feedback_notebook(sub.student_id, job.assignment, source,
-                                                          result)))
-        except Exception as err:  # a grader bug must not stop the batch
-            statuses.append("grader-error")
-            print(f"eep596gan grade: {sub.student_id}: {err}\n{traceback.format_exc()}",
-                  file=sys.stderr)
-            page.write_text(problem_html(sub.student_id, job.assignment, source.name,
-                                         "grader-error", f"the grader failed: {err}",
-                                         source.max_score))
-            continue
-        score += result.score
-        statuses.append(result.status)
-    unique = list(dict.fromkeys(s for s in statuses if s != "graded"))
-    return {"student_id": sub.student_id, "assignment": job.assignment, "code_score": score,
-            "max_code_score": float(sum(s.max_score for s in sources)),
-            "status": "+".join(unique) or "graded"}
-
-
-def _preflight(job: _Job) -> None:
-    """Grade the source notebooks themselves: they must score full marks, untouched.
-
-    A grader that flags the solution (a torch upgrade that patches itself lazily, a broken
-    test) would give every student 0; better to stop before the batch.
-    """
-    from .runner import run_notebook
-
-    for source in _sources(job)[0]:
-        result = run_notebook(source, source.nb, job.options)
-        if result.score != source.max_score or result.status != "graded":
-            failed = "; ".join(f"{t.grade_id}: {t.message or t.outcome}" for t in result.tests
-                               if t.score < t.points)
-            raise RuntimeError(
-                f"the solution notebook {source.path} scores {result.score:g} / "
-                f"{source.max_score:g} (status {result.status}) when graded, so students "
-                f"could not score full marks. Failed: {failed or result.notes}")
-
-
 def _kept(course: Course) -> list[Path]:
-    """What a sandboxed kernel needs to see: the Python environment, the package, the release, data."""
-    import eep596gan
+    """What a sandboxed kernel needs to see: the Python environment, the package, the release,
+    the data and cache folders (eep596gan.paths)."""
+    keep = [Path(sys.prefix), Path(sys.base_prefix), PACKAGE, course.release_dir]
+    return list(dict.fromkeys(keep + [data_dir(), cache_dir()]))
 
-    package = Path(eep596gan.__file__).resolve().parent
-    keep = [Path(sys.prefix), Path(sys.base_prefix), package, course.release_dir]
-    data = os.environ.get("EEP596GAN_DATA")
-    return keep + ([Path(data)] if data else [Path.home() / ".cache" / "eep596gan"])
+
+def _warn_unresolved(sources: list[SourceNotebook]) -> None:
+    """Say so when a notebook declares a reference implementation that does not exist."""
+    for source in sources:
+        for spec in source.declared_references:
+            if resolve(spec) is None:
+                print(f"eep596gan grade: warning: {source.path.name} declares the reference "
+                      f"implementation {spec}, which was not found: calls to it go undetected",
+                      file=sys.stderr)
 
 
 def _hidden(course: Course, extra: list[Path]) -> tuple[str, ...]:
-    """What a sandboxed kernel must not see: the course except the release, inputs and outputs."""
+    """What a sandboxed kernel must not see: the course but the release, inputs and outputs."""
     roots = [course.root, Path.home()] + ([package_repo()] if package_repo() else [])
     return tuple(hidden_paths(list(dict.fromkeys(roots)), _kept(course), extra))
 
 
 def _kept_under_tmp(course: Course) -> tuple[str, ...]:
-    """Kept paths inside /tmp (a clone or venv there): the sandbox's private /tmp binds them back."""
+    """Kept paths inside /tmp (a clone or venv there): the sandbox's private /tmp binds them."""
     tmp = Path("/tmp").resolve()
     paths = {p.resolve() for p in _kept(course) if p.exists()}
     return tuple(sorted(str(p) for p in paths if p.is_relative_to(tmp)))
@@ -169,8 +82,9 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
 
     Scores come from the assignment's source notebook in the course (its test cells and their
     points), never from the student's file. Before the batch, the source notebook itself is
-    graded and must score full marks (else RuntimeError). Each student's code runs in its own kernel,
-    sandboxed where the machine allows it (see sandbox.py), `jobs` at a time.
+    graded and must score full marks (else RuntimeError). Each student's code runs in its own
+    kernel, sandboxed where the machine allows it (see sandbox.py), `jobs` at a time. The
+    process's environment is left as it was (nothing is spawned from PATH).
 
     Args:
         assignment: the assignment's folder name under the course's source directory.
@@ -191,7 +105,7 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
     """
     course_obj = find_course(course)
     sources = course_obj.source_notebooks(assignment)
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    _warn_unresolved(sources)
     if not (course_obj.release_dir / assignment).is_dir():
         generate_release(assignment, course_obj)
     out = Path(out).resolve()
@@ -210,12 +124,15 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
         use_sandbox = sandbox and sandbox_available()[0]
         if not use_sandbox:
             print(warn_unsandboxed(), file=sys.stderr)
-        kernel = KernelOptions(sandbox=use_sandbox, hide=_hidden(course_obj, [sub_path, root, out, tmp]),
+        kernel = KernelOptions(sandbox=use_sandbox,
+                               hide=_hidden(course_obj, [sub_path, root, out, tmp]),
                                keep_tmp=_kept_under_tmp(course_obj),
-                               support=_support(course_obj, assignment, tmp))
-        job = _Job(str(course_obj.root), assignment, str(out), RunOptions(timeout=timeout, kernel=kernel))
+                               support=_support(course_obj, assignment, tmp),
+                               env=(("EEP596GAN_DATA", str(data_dir())),))
+        job = Job(str(course_obj.root), assignment, str(out),
+                  RunOptions(timeout=timeout, kernel=kernel))
         if preflight:
-            _preflight(job)
+            check_solutions(job)
         start = time.perf_counter()
         rows = _run_all(job, students, jobs, progress)
         seconds = time.perf_counter() - start
@@ -257,7 +174,7 @@ def _support(course: Course, assignment: str, tmp: Path) -> str | None:
     return str(dest)
 
 
-def _run_all(job: _Job, students: list[Submission], jobs: int, progress: bool) -> list[dict]:
+def _run_all(job: Job, students: list[Submission], jobs: int, progress: bool) -> list[dict]:
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(students), desc=f"grading {job.assignment}", unit="student",
@@ -266,7 +183,7 @@ def _run_all(job: _Job, students: list[Submission], jobs: int, progress: bool) -
     if jobs <= 1 or len(students) <= 1:
         for sub in students:
             start = time.time()
-            row = _grade_student(job, sub)
+            row = grade_student(job, sub)
             row["_timing"] = [os.getpid(), start, time.time()]
             rows.append(row)
             bar.update()
@@ -275,9 +192,11 @@ def _run_all(job: _Job, students: list[Submission], jobs: int, progress: bool) -
 
         for sub, row in WorkerPool(job, jobs).map(students):
             if row is None:  # the worker process itself died
-                print(f"eep596gan grade: the worker grading {sub.student_id} died", file=sys.stderr)
+                print(f"eep596gan grade: the worker grading {sub.student_id} died",
+                      file=sys.stderr)
                 row = {"student_id": sub.student_id, "assignment": job.assignment,
-                       "code_score": 0.0, "max_code_score": None, "status": "grader-error"}
+                       "code_score": 0.0, "max_code_score": None,
+                       "status": Status.GRADER_ERROR.value}
             rows.append(row)
             bar.update()
     bar.close()
@@ -303,15 +222,18 @@ def _summary(rows: list[dict], csv_path: Path, seconds: float, jobs: int, sandbo
 # ------------------------------------------------------------------------------------ CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of `eep596gan grade`."""
-    parser.add_argument("assignment", help="assignment name (a folder of the course's source directory)")
+    parser.add_argument("assignment",
+                        help="assignment name (a folder of the course's source directory)")
     parser.add_argument("--submissions", required=True,
                         help="folder of <student_id>/<notebook>.ipynb, or an LMS .zip")
     parser.add_argument("--out", required=True, help="output folder for grades.csv and feedback/")
     parser.add_argument("--course", help="course folder with nbgrader_config.py (default: found "
                         "from the current folder upwards)")
-    parser.add_argument("--jobs", type=int, default=2, help="students graded in parallel (default 2)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="students graded in parallel (default 2)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
-                        help=f"seconds per cell before it is interrupted (default {DEFAULT_TIMEOUT})")
+                        help=f"seconds per cell before it is interrupted (default "
+                        f"{DEFAULT_TIMEOUT})")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 

@@ -1,4 +1,4 @@
-"""Build the notebook that runs: the student's answers inside the source's tests and read-only cells.
+"""Build the notebook that runs: the student's answers in the source's tests and read-only cells.
 
 The order and content of every nbgrader cell come from the source notebook: test cells and
 read-only cells are the source's (hidden tests included), whatever the student did to them
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from .course import SourceCell, SourceNotebook
+from .source import SourceCell, SourceNotebook
 
 __all__ = ["Planned", "assemble", "grade_ids"]
 

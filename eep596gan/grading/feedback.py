@@ -18,8 +18,8 @@ from functools import cache
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from .course import SourceNotebook
 from .runner import NotebookResult
+from .source import SourceNotebook
 
 __all__ = ["Scrubber", "feedback_notebook", "render_html", "problem_html"]
 
@@ -51,7 +51,8 @@ class Scrubber:
         words = set()
         for line in lines:
             words |= {w for w in WORD.findall(line) if w not in visible and _distinctive(w)}
-        self.words = re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True)))) if words else None
+        ordered = sorted(words, key=len, reverse=True)
+        self.words = re.compile("|".join(map(re.escape, ordered))) if words else None
 
     def __call__(self, text: str) -> str:
         text = ANSI.sub("", text)
@@ -74,7 +75,8 @@ def _scrub_output(out: dict, scrub: Scrubber, test_counts: set[int]) -> dict | N
             if refs & test_counts or "<eep596gan-guard>" in clean:
                 continue
             frames.append(scrub(clean))
-        out["traceback"] = frames or [f"{out.get('ename', 'Error')}: {scrub(out.get('evalue', ''))}"]
+        ename, evalue = out.get("ename", "Error"), scrub(out.get("evalue", ""))
+        out["traceback"] = frames or [f"{ename}: {evalue}"]
         out["evalue"] = scrub(out.get("evalue", ""))
     elif kind in ("display_data", "execute_result"):
         data = dict(out.get("data", {}))
@@ -87,18 +89,20 @@ def _scrub_output(out: dict, scrub: Scrubber, test_counts: set[int]) -> dict | N
 
 def _summary(student_id: str, assignment: str, result: NotebookResult) -> str:
     rows = "\n".join(
-        f"| `{t.grade_id}` | {t.score:g} / {t.points:g} | {t.outcome} |" for t in result.tests)
+        f"| `{t.grade_id}` | {t.score:g} / {t.points:g} | {t.outcome.value} |"
+        for t in result.tests)
     notes = "".join(f"\n\n> {n}" for n in result.notes)
     return (f"# Feedback: {assignment} / {result.name}.ipynb\n\nStudent: `{student_id}`  \n"
             f"**Autograded score: {result.score:g} / {result.max_score:g}** (status: "
-            f"{result.status}). Written answers are graded by hand.{notes}\n\n"
+            f"{result.status.value}). Written answers are graded by hand.{notes}\n\n"
             f"| test | score | result |\n|---|---|---|\n{rows}")
 
 
 def feedback_notebook(student_id: str, assignment: str, source: SourceNotebook,
                       result: NotebookResult) -> nbformat.NotebookNode:
     """The student's executed notebook, annotated with test results and scrubbed of hidden tests."""
-    own = "\n".join(p.cell.source for p in result.cells if p.role in ("plain", "solution", "manual"))
+    own = "\n".join(p.cell.source for p in result.cells
+                    if p.role in ("plain", "solution", "manual"))
     scrub = Scrubber(source, own)
     tests = {t.grade_id: t for t in result.tests}
     test_counts = {p.cell.get("execution_count") for p in result.cells
@@ -115,12 +119,13 @@ def feedback_notebook(student_id: str, assignment: str, source: SourceNotebook,
         cells.append(cell)
         if p.role == "test":
             t = tests[p.spec.grade_id]
-            text = f"**Test `{t.grade_id}`: {t.score:g} / {t.points:g} points — {t.outcome}.**"
+            text = (f"**Test `{t.grade_id}`: {t.score:g} / {t.points:g} points — "
+                    f"{t.outcome.value}.**")
             if t.message:
                 text += " " + scrub(t.message)
             cells.append(new_markdown_cell(text))
-    nb = new_notebook(cells=cells, metadata={"kernelspec": source.nb.metadata.get("kernelspec", {})})
-    return nb
+    return new_notebook(cells=cells,
+                        metadata={"kernelspec": source.nb.metadata.get("kernelspec", {})})
 
 
 @cache

@@ -6,7 +6,7 @@ truth outside the kernel. Before any student code runs, a bootstrap records one 
 per name of the "checking surface" (builtins, math, numpy and torch, their testing modules,
 torch.Tensor and friends, IPython's execution machinery). Around every test cell the kernel
 reports the same hashes again and the grader compares them here, in its own process; a test
-whose surface changed scores 0. The kernel-side code (`_kernel_guard.py`) runs from a stub
+whose surface changed scores 0. The kernel-side code (`_kernel_*.py`) runs from a stub
 that re-derives builtins from C-level anchors, so shadowed or patched names do not reach it.
 
 What an in-process check cannot stop (documented for TAs): code that rewrites the kernel's
@@ -24,10 +24,13 @@ import zlib
 from functools import cache
 from pathlib import Path
 
-__all__ = ["GuardReport", "stage0", "bootstrap_params", "parse_report", "problems"]
+from .verdict import VIOLATION_KINDS, Finding, FindingKind
 
-KERNEL_SOURCES = (Path(__file__).with_name("_kernel_guard.py"),
-                  Path(__file__).with_name("_kernel_wrap.py"))
+__all__ = ["GuardReport", "stage0", "unhook", "bootstrap_params", "new_nonce", "parse_report",
+           "parse_hooks", "findings"]
+
+KERNEL_SOURCES = tuple(Path(__file__).with_name(f"_kernel_{part}.py")
+                       for part in ("surface", "guard", "wrap"))  # sent as one text
 
 # Modules whose attributes are fingerprinted when their package is in use.
 SURFACE_MODULES = (
@@ -93,9 +96,11 @@ def __eep596gan_guard__(src, params):
     for name in NAMES:
         x = b[name]
         if T(x) is BF:
-            ok = ok and x.__name__ == name and T(x.__self__) is T(sysm) and x.__self__.__name__ == "builtins"
+            ok = (ok and x.__name__ == name and T(x.__self__) is T(sysm)
+                  and x.__self__.__name__ == "builtins")
         else:
-            ok = ok and T(x) is T and x.__name__ == name and x.__module__ == "builtins" and not (x.__flags__ & 512)
+            ok = (ok and T(x) is T and x.__name__ == name and x.__module__ == "builtins"
+                  and not (x.__flags__ & 512))
         vb[name] = x
     for f in (sysm._getframe, sysm.gettrace, sysm.settrace, sysm.getprofile, sysm.setprofile):
         ok = ok and T(f) is BF and f.__self__ is sysm
@@ -107,7 +112,8 @@ def __eep596gan_guard__(src, params):
     if not ok:
         raise SystemExit("eep596gan grading guard: the interpreter's builtins were replaced")
     zl, ba = vb["__import__"]("zlib"), vb["__import__"]("binascii")
-    for f, fname, mname in ((zl.decompress, "decompress", "zlib"), (ba.a2b_base64, "a2b_base64", "binascii")):
+    for f, fname, mname in ((zl.decompress, "decompress", "zlib"),
+                            (ba.a2b_base64, "a2b_base64", "binascii")):
         ok = ok and T(f) is BF and f.__name__ == fname and f.__self__.__name__ == mname
     if not ok:
         raise SystemExit("eep596gan grading guard: zlib or binascii was replaced")
@@ -187,8 +193,7 @@ def bootstrap_params(imported_packages: set[str]) -> dict:
     return {"mode": "bootstrap", "nonce": new_nonce(), "imports": imports, "surface": surface,
             "deep": [f"mod:{m}" for m in DEEP_MODULES], "ops": list(DISPATCH_OPS),
             "names_hash": {}, "expect": {}, "scan": True, "pop": [], "restore": [], "wrap": [],
-            "forbidden": [],
-            "track": []}
+            "forbidden": [], "track": []}
 
 
 class GuardReport(dict):
@@ -214,14 +219,14 @@ def parse_report(stdout: str, nonce: str) -> GuardReport:
 
 def _label(key: str) -> str:
     kind, _, rest = key.partition(":")
-    if kind == "cls":
-        mod, _, qual = rest.partition(":")
-        return f"{mod}.{qual}"
-    return rest or f"the IPython {kind}"
+    return rest.replace(":", ".", 1) if kind == "cls" else rest or f"the IPython {kind}"
 
 
-def problems(boot: dict, report: GuardReport, tracked: dict | None = None) -> list[str]:
-    """Why a guard report shows a changed checking surface (empty when nothing changed).
+def findings(boot: dict, report: GuardReport, tracked: dict | None = None) -> list[Finding]:
+    """What a guard report shows wrong with the checking surface (empty when nothing changed).
+
+    Every finding is TAMPERED except a recorded call into a reference implementation; the kind
+    comes from the report's structured `violations` entries, never from message text.
 
     Args:
         boot: the bootstrap report of this kernel.
@@ -230,8 +235,33 @@ def problems(boot: dict, report: GuardReport, tracked: dict | None = None) -> li
             the test reads must hold exactly those objects (`pre` restored them).
     """
     if report.missing:
-        return ["the grader's integrity check could not run in the kernel (its output was "
-                "redirected or the kernel's execution was changed)"]
+        return [Finding(FindingKind.TAMPERED, MISSING)]
+    changes = _surface_changes(boot, report, tracked)
+    return ([Finding(FindingKind.TAMPERED, text) for text in changes]
+            + [_violation(v) for v in report.get("violations", [])])
+
+
+VIOLATION_TEXT = {
+    "reference": "{who} calls {what}, the library's reference implementation of what this "
+                 "assignment asks you to write",
+    "patched": "{who} changed {what} while it ran",
+}
+MISSING = ("the grader's integrity check could not run in the kernel (its output was redirected "
+           "or the kernel's execution was changed)")
+
+
+def _violation(entry) -> Finding:
+    """A finding from one `violations` entry of a post report: (kind, function, what)."""
+    if not (isinstance(entry, (list, tuple)) and len(entry) == 3
+            and all(isinstance(x, str) for x in entry)):
+        return Finding(FindingKind.TAMPERED, "the grader's integrity report was malformed")
+    kind, who, what = entry
+    text = VIOLATION_TEXT.get(kind, "{who} changed the interpreter's profiler or tracer ({what})")
+    return Finding(VIOLATION_KINDS.get(kind, FindingKind.TAMPERED), text.format(who=who, what=what))
+
+
+def _surface_changes(boot: dict, report: GuardReport, tracked: dict | None) -> list[str]:
+    """Descriptions of every change of the checking surface between bootstrap and a report."""
     found = []
     hashes = report.get("hashes", {})
     for key, expected in ({} if report.get("skipped") else boot["hashes"]).items():
@@ -267,12 +297,4 @@ def problems(boot: dict, report: GuardReport, tracked: dict | None = None) -> li
     for name, ids in (tracked or {}).items():
         if name in ns and ns[name] != ids:
             found.append(f"{name} (defined in a read-only cell) could not be restored")
-    for kind, who, what in report.get("violations", []):
-        if kind == "reference":
-            found.append(f"{who} calls {what}, the library's reference implementation of what "
-                         "this assignment asks you to write")
-        elif kind == "patched":
-            found.append(f"{who} changed {what} while it ran")
-        else:
-            found.append(f"{who} changed the interpreter's profiler or tracer ({what})")
     return found

@@ -8,6 +8,7 @@ and the verdict of a cell, read from the execute reply rather than from stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -16,14 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from .sandbox import sandbox_available, sandbox_command
+from .outputs import MAX_FRAME, MAX_FRAMES, Execution, Outputs
+from .sandbox import PACKAGE, sandbox_available, sandbox_command
 
 __all__ = ["Kernel", "KernelStartError", "Execution", "KernelOptions"]
 
@@ -41,10 +43,8 @@ def _die_with_parent() -> None:
 
 def _needed_under_tmp(extra) -> list[str]:
     """The Python environment and the eep596gan package when they live under /tmp, plus `extra`."""
-    import eep596gan
-
     tmp = Path("/tmp").resolve()
-    paths = {Path(sys.prefix).resolve(), Path(eep596gan.__file__).resolve().parent, *map(Path, extra)}
+    paths = {Path(sys.prefix).resolve(), PACKAGE, *map(Path, extra)}
     return sorted(str(p) for p in paths if p.is_relative_to(tmp))
 
 
@@ -58,78 +58,13 @@ class KernelOptions:
 
     sandbox: bool = True  # run in the namespace sandbox (falls back when unavailable)
     hide: tuple[str, ...] = ()  # paths the kernel must not read
-    keep_tmp: tuple[str, ...] = ()  # paths under /tmp it needs (venv, package): bound back read-only
+    keep_tmp: tuple[str, ...] = ()  # paths under /tmp it needs (venv, package): bound back, ro
     support: str | None = None  # folder copied into the kernel's working folder
     memory_mb: int = 8192  # address-space limit (RLIMIT_AS); gan_training peaks near 4.5 GB
     file_mb: int = 256  # largest file the kernel may write
     tmp_mb: int = 512  # size of its private /tmp
     start_timeout: float = 60.0  # seconds to wait for the kernel to answer
     env: tuple[tuple[str, str], ...] = ()  # extra environment variables
-
-
-@dataclass
-class Execution:
-    """The result of one execute request."""
-
-    status: str = "ok"  # ok | error | timeout | died
-    outputs: list[dict] = field(default_factory=list)
-    execution_count: int | None = None
-    ename: str = ""
-    evalue: str = ""
-    traceback: list[str] = field(default_factory=list)
-    stdout: str = ""  # all stdout text (capped), for guard reports
-    interrupted: bool = False  # a timeout interrupted the cell
-    truncated: int = 0  # characters dropped by the output cap
-
-
-class _Outputs:
-    """Accumulates iopub outputs for one request, capped as they arrive."""
-
-    def __init__(self, max_text: int, max_data: int):
-        self.max_text, self.max_data = max_text, max_data
-        self.outputs: list[dict] = []
-        self.text = {"stdout": 0, "stderr": 0}
-        self.data = 0
-        self.stdout: list[str] = []
-        self.truncated = 0
-
-    def add(self, msg_type: str, content: dict) -> None:
-        if msg_type == "stream":
-            name = content.get("name", "stdout")
-            text = str(content.get("text", ""))
-            room = self.max_text - self.text.get(name, 0)
-            if len(text) > room:
-                self.truncated += len(text) - max(room, 0)
-                text = text[:max(room, 0)]
-                if room > 0:
-                    text += f"\n[output truncated by the grader after {self.max_text} characters]\n"
-            self.text[name] = self.text.get(name, 0) + len(text)
-            if not text:
-                return
-            if name == "stdout":
-                self.stdout.append(text)
-            last = self.outputs[-1] if self.outputs else None
-            if last and last["output_type"] == "stream" and last["name"] == name:
-                last["text"] += text
-            else:
-                self.outputs.append({"output_type": "stream", "name": name, "text": text})
-        elif msg_type in ("display_data", "execute_result"):
-            data = content.get("data", {})
-            size = sum(len(str(v)) for v in data.values())
-            if self.data + size > self.max_data or len(self.outputs) > 200:
-                self.truncated += size
-                return
-            self.data += size
-            out = {"output_type": msg_type, "data": data, "metadata": content.get("metadata", {})}
-            if msg_type == "execute_result":
-                out["execution_count"] = content.get("execution_count")
-            self.outputs.append(out)
-        elif msg_type == "error":
-            self.outputs.append({"output_type": "error", "ename": str(content.get("ename", "")),
-                                 "evalue": str(content.get("evalue", ""))[:self.max_text],
-                                 "traceback": [str(t)[:20_000] for t in content.get("traceback", [])[:200]]})
-        elif msg_type == "clear_output":
-            self.outputs = [o for o in self.outputs if o["output_type"] == "error"]
 
 
 class Kernel:
@@ -146,7 +81,8 @@ class Kernel:
 
     # ------------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        self.kdir = Path(tempfile.mkdtemp(prefix="eep596gan-k", dir="/tmp" if os.path.isdir("/tmp") else None))
+        tmp = "/tmp" if os.path.isdir("/tmp") else None
+        self.kdir = Path(tempfile.mkdtemp(prefix="eep596gan-k", dir=tmp))
         os.chmod(self.kdir, 0o700)
         conn = self.kdir / "kernel.json"
         write_connection_file(str(conn), transport="ipc", ip=str(self.kdir / "s"),
@@ -162,7 +98,8 @@ class Kernel:
                 support = str(self.kdir / "support")  # the kernel's folder stays visible
                 shutil.copytree(self.options.support, support)
             config = {"kdir": str(self.kdir), "tmp_mb": self.options.tmp_mb,
-                      "hide": list(self.options.hide), "keep_tmp": _needed_under_tmp(self.options.keep_tmp),
+                      "hide": list(self.options.hide),
+                      "keep_tmp": _needed_under_tmp(self.options.keep_tmp),
                       "support": support,
                       "argv": argv, "env": self._env("/tmp"),
                       "rlimits": self._rlimits()}
@@ -237,10 +174,8 @@ class Kernel:
 
     def stop(self) -> None:
         if self.client is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.client.stop_channels()
-            except Exception:
-                pass
             self.client = None
         if self.proc is not None:
             if self.proc.poll() is None:
@@ -266,12 +201,13 @@ class Kernel:
 
     # ------------------------------------------------------------------------ execution
     def execute(self, code: str, *, timeout: float, silent: bool = False,
-                max_text: int = 100_000, max_data: int = 2_000_000, grace: float = 5.0) -> Execution:
+                max_text: int = 100_000, max_data: int = 2_000_000,
+                grace: float = 5.0) -> Execution:
         """Run code; past `timeout` interrupt it, and past `grace` more give up (status timeout)."""
         kc = self.client
         msg_id = kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
                             stop_on_error=False)
-        out = _Outputs(max_text, max_data)
+        out = Outputs(max_text, max_data)
         result = Execution()
         poller = zmq.Poller()
         poller.register(kc.shell_channel.socket, zmq.POLLIN)
@@ -310,7 +246,8 @@ class Kernel:
             if result.status != "ok":
                 result.ename = str(reply.get("ename", ""))
                 result.evalue = str(reply.get("evalue", ""))[:max_text]
-                result.traceback = [str(t)[:20_000] for t in reply.get("traceback", [])[:200]]
+                frames = reply.get("traceback", [])[:MAX_FRAMES]
+                result.traceback = [str(t)[:MAX_FRAME] for t in frames]
                 if result.status == "aborted":
                     result.status = "error"
         if result.interrupted and result.status in ("ok", "error"):
@@ -318,7 +255,7 @@ class Kernel:
             result.ename = result.ename or "TimeoutError"
         return result
 
-    def _drain_iopub(self, msg_id: str, out: _Outputs) -> bool:
+    def _drain_iopub(self, msg_id: str, out: Outputs) -> bool:
         idle = False
         kc = self.client
         while kc.iopub_channel.msg_ready():

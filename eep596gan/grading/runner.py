@@ -4,7 +4,8 @@ A test cell scores its points when its execute reply is "ok", it did not time ou
 guard found the checking surface untouched before and after it (see guard.py). Output on
 stderr does not matter (nbgrader would score such a cell 0). A cell that times out is
 interrupted; a kernel that ignores the interrupt, or dies, is restarted and the cells that ran
-before are replayed without the culprit, so later tests still run.
+before are replayed without the culprit, so later tests still run. Each test's verdict and the
+notebook's status are typed values (verdict.py), decided from the guard's findings' kinds.
 """
 
 from __future__ import annotations
@@ -14,12 +15,24 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from . import guard
 from .assemble import Planned, assemble
-from .course import BUILTIN_NAMES, SourceNotebook
-from .kernel import Execution, Kernel, KernelOptions, KernelStartError
+from .guard import (
+    GuardReport,
+    bootstrap_params,
+    findings,
+    new_nonce,
+    parse_hooks,
+    parse_report,
+    stage0,
+    unhook,
+)
+from .kernel import Kernel, KernelOptions, KernelStartError
+from .outputs import Execution
+from .source import BUILTIN_NAMES, SourceNotebook
+from .verdict import Outcome, Status, judge_test, notebook_status
 
-__all__ = ["RunOptions", "TestResult", "NotebookResult", "run_notebook"]
+__all__ = ["RunOptions", "TestResult", "NotebookResult", "run_notebook", "partial_score",
+           "finish"]
 
 BOOT_TIMEOUT = 120.0  # seconds; the bootstrap imports torch
 GUARD_TIMEOUT = 30.0  # seconds for a guard request (they take about 0.1 s)
@@ -42,7 +55,7 @@ class TestResult:
     grade_id: str
     points: float
     score: float = 0.0
-    outcome: str = "not run"  # passed | failed | timeout | not run
+    outcome: Outcome = Outcome.NOT_RUN
     message: str = ""
 
 
@@ -53,14 +66,17 @@ class NotebookResult:
     name: str
     max_score: float
     score: float = 0.0
-    status: str = "graded"
+    status: Status = Status.GRADED
     tests: list[TestResult] = field(default_factory=list)
     cells: list[Planned] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def _partial(source: str, ex: Execution, points: float) -> float:
-    """nbgrader's partial credit: a test cell that ends in an expression evaluating to a number."""
+def partial_score(source: str, ex: Execution, points: float) -> float:
+    """nbgrader's partial credit: a test cell that ends in an expression evaluating to a number.
+
+    The number (clipped to [0, points]) is the score; any other cell scores its points.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -83,8 +99,8 @@ class _Session:
     def __init__(self, source: SourceNotebook, options: RunOptions, forbidden: list):
         self.source, self.options, self.forbidden = source, options, forbidden
         self.kernel: Kernel | None = None
-        self.boot: guard.GuardReport | None = None
-        self.boot_params = guard.bootstrap_params(source.packages)
+        self.boot: GuardReport | None = None
+        self.boot_params = bootstrap_params(source.packages)
         self.tracked: dict[str, tuple] = {}
         self.ran: list[Planned] = []  # cells that completed, for a replay
         self.checked = False  # a guard checked the surface and nothing ran since
@@ -101,10 +117,10 @@ class _Session:
         self.checked = False
         if not self.options.guard:
             return
-        params = dict(self.boot_params, nonce=guard.new_nonce())
-        ex = self.kernel.execute(guard.stage0(params), timeout=BOOT_TIMEOUT, silent=True,
+        params = dict(self.boot_params, nonce=new_nonce())
+        ex = self.kernel.execute(stage0(params), timeout=BOOT_TIMEOUT, silent=True,
                                  max_text=50_000_000)
-        self.boot = guard.parse_report(ex.stdout, params["nonce"])
+        self.boot = parse_report(ex.stdout, params["nonce"])
         if self.boot.missing:
             raise KernelStartError(f"the grader's bootstrap failed in the kernel: {ex.ename} "
                                    f"{ex.evalue} {self.kernel.log_tail()}")
@@ -114,21 +130,21 @@ class _Session:
             self.kernel.close()
             self.kernel = None
 
-    def guard(self, mode: str, **params) -> tuple[guard.GuardReport, Execution]:
+    def guard(self, mode: str, **params) -> tuple[GuardReport, Execution]:
         if not self.options.guard:
-            return guard.GuardReport(), Execution()
-        full = dict(self.boot_params, mode=mode, nonce=guard.new_nonce(),
+            return GuardReport(), Execution()
+        full = dict(self.boot_params, mode=mode, nonce=new_nonce(),
                     names_hash=self.boot["names_hash"], expect=self.boot["hashes"],
                     forbidden=[list(f) for f in self.forbidden])
         full.update(params)
-        nonce = guard.new_nonce()
-        ex = self.kernel.execute(guard.unhook(nonce), timeout=GUARD_TIMEOUT, silent=True)
-        hooks = guard.parse_hooks(ex.stdout, nonce)
+        nonce = new_nonce()
+        ex = self.kernel.execute(unhook(nonce), timeout=GUARD_TIMEOUT, silent=True)
+        hooks = parse_hooks(ex.stdout, nonce)
         if ex.status in ("died", "timeout"):
-            return guard.GuardReport(missing=True), ex
-        ex = self.kernel.execute(guard.stage0(full), timeout=GUARD_TIMEOUT, silent=True,
+            return GuardReport(missing=True), ex
+        ex = self.kernel.execute(stage0(full), timeout=GUARD_TIMEOUT, silent=True,
                                  max_text=5_000_000)
-        report = guard.parse_report(ex.stdout, full["nonce"])
+        report = parse_report(ex.stdout, full["nonce"])
         if hooks is None:
             report.missing = True
         elif not report.missing:
@@ -139,7 +155,7 @@ class _Session:
         return report, ex
 
     def restart(self, skip: Planned) -> bool:
-        """A fresh kernel with the cells that ran replayed (except `skip`); False when out of restarts."""
+        """A fresh kernel with the cells that ran replayed (except `skip`); False when it cannot."""
         if self.restarts >= self.options.max_restarts:
             return False
         self.restarts += 1
@@ -189,22 +205,15 @@ class _Session:
             return post_ex
         self.checked = not post.missing
         self.ran.append(p)
-        problems = []
+        found = []
         if self.options.guard:
-            problems = guard.problems(self.boot, pre, expected) + guard.problems(self.boot, post)
-        problems = list(dict.fromkeys(problems))
-        if problems:
-            result.outcome, result.score = "failed", 0.0
-            result.message = "scored 0: " + "; ".join(problems)
-        elif ex.status == "ok" and not ex.interrupted:
-            result.score = _partial(spec.cell.source, ex, spec.points)
-            result.outcome = "passed" if result.score >= spec.points else "partial"
-        elif ex.interrupted:
-            result.outcome = "timeout"
-            result.message = f"the test ran longer than {self.options.timeout:g} s and was stopped"
-        else:
-            result.outcome = "failed"
-            result.message = f"{ex.ename}: {ex.evalue}".strip(": ")
+            found = findings(self.boot, pre, expected) + findings(self.boot, post)
+        verdict = judge_test(found, status=ex.status, interrupted=ex.interrupted,
+                             score=partial_score(spec.cell.source, ex, spec.points),
+                             points=spec.points, timeout=self.options.timeout,
+                             ename=ex.ename, evalue=ex.evalue)
+        result.outcome, result.score, result.message = (verdict.outcome, verdict.score,
+                                                        verdict.message)
         return ex
 
 
@@ -257,29 +266,28 @@ def run_notebook(source: SourceNotebook, student: nbformat.NotebookNode, options
                 died |= ex.status == "died"
                 if p.role == "test":
                     t = by_id[p.spec.grade_id]
-                    t.outcome = "timeout" if ex.status == "timeout" else "failed"
+                    t.outcome = Outcome.TIMEOUT if ex.status == "timeout" else Outcome.FAILED
                     t.message = ("the test ran longer than the time limit and the kernel had to be "
                                  "restarted" if ex.status == "timeout" else "the kernel died while "
                                  "running this test")
                 if not session.restart(skip=p):
-                    result.notes.append("the kernel could not be restarted: the remaining cells did not run")
+                    result.notes.append("the kernel could not be restarted: the remaining cells "
+                                        "did not run")
                     break
     except KernelStartError as err:
         result.notes.append(str(err))
         died = True
     finally:
         session.stop()
+    return finish(result, died=died, timed_out=timed_out)
+
+
+def finish(result: NotebookResult, *, died: bool, timed_out: bool) -> NotebookResult:
+    """What follows from the tests' verdicts: the notebook's score and status (in place)."""
     for t in result.tests:
-        if t.outcome == "not run" and not t.message:
+        if t.outcome is Outcome.NOT_RUN and not t.message:
             t.message = "not run: the kernel died or timed out before this test"
     result.score = float(sum(t.score for t in result.tests))
-    problems = [t.message for t in result.tests if t.message.startswith("scored 0:")]
-    if died:
-        result.status = "kernel-died"
-    elif timed_out:
-        result.status = "timeout"
-    elif any("reference implementation" in m for m in problems):
-        result.status = "uses-reference"
-    elif problems:
-        result.status = "tampered"
+    result.status = notebook_status((t.outcome for t in result.tests), died=died,
+                                    timed_out=timed_out)
     return result

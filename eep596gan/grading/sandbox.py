@@ -19,9 +19,11 @@ import sys
 from functools import cache
 from pathlib import Path
 
-__all__ = ["sandbox_available", "sandbox_command", "hidden_paths", "SANDBOX_WARNING"]
+__all__ = ["sandbox_available", "sandbox_command", "hidden_paths", "package_repo", "PACKAGE",
+           "SANDBOX_WARNING"]
 
 LAUNCHER = Path(__file__).with_name("_sandbox_launch.py")
+PACKAGE = Path(__file__).resolve().parent.parent  # the eep596gan package's folder
 UNSHARE = ("unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", "--kill-child",
            "--propagation", "private", "--")
 SANDBOX_WARNING = (
@@ -99,8 +101,5 @@ def hidden_paths(roots: list[Path], keep: list[Path], extra: list[Path]) -> list
 
 def package_repo() -> Path | None:
     """The folder holding the eep596gan package, when it is a source checkout (editable install)."""
-    import eep596gan
-
-    package = Path(eep596gan.__file__).resolve().parent
-    repo = package.parent
+    repo = PACKAGE.parent
     return None if "site-packages" in repo.parts or "dist-packages" in repo.parts else repo

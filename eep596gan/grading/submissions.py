@@ -20,13 +20,15 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Submission", "collect", "load_notebook", "extract_zip"]
+from .verdict import Status
+
+__all__ = ["Submission", "collect", "load_notebook", "extract_zip", "parse_flat"]
 
 MAX_NOTEBOOK_MB = 100
 MAX_ZIP_MB = 4096
 IGNORED = ("__MACOSX", ".ipynb_checkpoints", ".DS_Store")
 RESUBMISSION = re.compile(r"^(?P<stem>.*?)(?:-(?P<n>\d+))?$")
-CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?:LATE_)?\d+_\d+_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?:LATE_)?\d+_(?P<order>\d+)_(?P<file>.+)$")
 
 
 @dataclass
@@ -81,27 +83,48 @@ def _unwrap(root: Path, names: list[str]) -> Path:
 
 
 def _match(filename: str, names: list[str]) -> tuple[str | None, int]:
-    """(the notebook a file name stands for, its resubmission number): `name.ipynb`, `name-1.ipynb`."""
+    """(the notebook a file name stands for, its resubmission number): `name.ipynb`, `name-1.ipynb`.
+
+    A notebook whose own name ends in `-<digits>` (`lab-1`) matches as itself first.
+    """
     if not filename.endswith(".ipynb"):
         return None, 0
-    m = RESUBMISSION.match(filename[:-len(".ipynb")])
-    if m.group("stem") in names:
-        return m.group("stem"), int(m.group("n") or 0)
+    stem = filename[:-len(".ipynb")]
+    if stem in names:
+        return stem, 0
+    m = RESUBMISSION.match(stem)
+    if m.group("n") is not None and m.group("stem") in names:
+        return m.group("stem"), int(m.group("n"))
     return None, 0
 
 
-def _flat(filename: str, names: list[str]) -> tuple[str, str]:
-    """(student id, submitted file name) of a file at the top of a download."""
+def parse_flat(filename: str, names: list[str]) -> tuple[str, str | None, tuple[int, int]]:
+    """(student id, notebook or None, rank) of a notebook file at the top of a download.
+
+    Canvas names files `<sid>_[LATE_]<user id>_<submission id>_<file>`; other LMS exports
+    `<sid>_<notebook>.ipynb` (or with `-` or a space). A student's file of the highest rank is
+    graded: rank = (resubmission number of `<notebook>-<n>.ipynb`, Canvas's submission id).
+    """
     m = CANVAS.match(filename)
     if m:
-        return m.group("sid"), m.group("file")
-    stem = filename[:-len(".ipynb")]
+        sid, file, order = m.group("sid"), m.group("file"), int(m.group("order"))
+    else:
+        sid, file, order = _split_flat(filename, names)
+    name, n = _match(file, names)
+    return sid, name, (n, order)
+
+
+def _split_flat(filename: str, names: list[str]) -> tuple[str, str, int]:
+    """(student id, submitted file name, 0) of `<sid><sep><notebook>[-n].ipynb`."""
+    stem = filename[:-len(".ipynb")] if filename.endswith(".ipynb") else filename
+    base = RESUBMISSION.match(stem).group("stem")
     for name in sorted(names, key=len, reverse=True):
-        for sep in ("_", "-", " "):
-            base = RESUBMISSION.match(stem).group("stem")
-            if base.endswith(sep + name) and len(base) > len(name) + 1:
-                return base[:-len(name) - 1], filename[len(base) - len(name):]
-    return stem, filename
+        for head in (stem, base):
+            for sep in ("_", "-", " "):
+                if head.endswith(sep + name) and len(head) > len(name) + 1:
+                    cut = len(head) - len(name)
+                    return head[:cut - 1], filename[cut:], 0
+    return stem, filename, 0
 
 
 def collect(root: Path, names: list[str]) -> list[Submission]:
@@ -113,13 +136,14 @@ def collect(root: Path, names: list[str]) -> list[Submission]:
     """
     root = _unwrap(root, names)
     students: dict[str, Submission] = {}
-    flat_rank: dict[tuple[str, str], int] = {}
+    flat_rank: dict[tuple[str, str], tuple[int, int]] = {}
     for entry in sorted(root.iterdir()):
         if _ignored(entry.relative_to(root)):
             continue
         if entry.is_dir():
             sub = students.setdefault(_safe_id(entry.name), Submission(_safe_id(entry.name)))
-            found = sorted((p for p in entry.rglob("*.ipynb") if not _ignored(p.relative_to(entry))),
+            found = sorted((p for p in entry.rglob("*.ipynb")
+                            if not _ignored(p.relative_to(entry))),
                            key=lambda p: (len(p.relative_to(entry).parts), str(p)))
             for path in found:
                 if path.stem in names and path.stem not in sub.files:
@@ -127,39 +151,40 @@ def collect(root: Path, names: list[str]) -> list[Submission]:
                 else:
                     sub.others.append(path)
         elif entry.suffix == ".ipynb":
-            sid, filename = _flat(entry.name, names)
+            sid, name, rank = parse_flat(entry.name, names)
             sub = students.setdefault(_safe_id(sid), Submission(_safe_id(sid)))
-            name, rank = _match(filename, names)
             if name is None:
                 sub.others.append(entry)
-            elif rank >= flat_rank.get((sub.student_id, name), -1):
+            elif rank >= flat_rank.get((sub.student_id, name), (-1, -1)):
                 flat_rank[(sub.student_id, name)] = rank
                 sub.files[name] = entry
     return [students[k] for k in sorted(students)]
 
 
-def load_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:
-    """(notebook, status, detail): status is "" when the file is a readable notebook."""
+def load_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, Status | None, str]:
+    """(notebook, None, "") for a readable notebook, else (None, status, why)."""
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_MB << 20:
-            return None, "invalid-notebook", f"{path.name} is larger than {MAX_NOTEBOOK_MB} MB"
+            return None, Status.INVALID_NOTEBOOK, f"{path.name} is larger than {MAX_NOTEBOOK_MB} MB"
         data = path.read_bytes()
     except OSError as err:
-        return None, "invalid-notebook", f"cannot read {path.name}: {err}"
+        return None, Status.INVALID_NOTEBOOK, f"cannot read {path.name}: {err}"
     if not data.strip():
-        return None, "empty-file", f"{path.name} is empty"
+        return None, Status.EMPTY_FILE, f"{path.name} is empty"
     try:
         raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, "invalid-notebook", f"{path.name} is not a notebook (invalid JSON: {err})"
+        return None, Status.INVALID_NOTEBOOK, f"{path.name} is not a notebook (invalid JSON: {err})"
     try:
-        if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+        cells = raw.get("cells", raw.get("worksheets")) if isinstance(raw, dict) else None
+        if not isinstance(cells, list):
             raise ValueError("no cells")
         nb = nbformat.reads(json.dumps(raw), as_version=4)
         for cell in nb.cells:
             if cell.get("cell_type") not in ("code", "markdown", "raw") or "source" not in cell:
                 raise ValueError("a malformed cell")
     except Exception as err:
-        return None, "invalid-notebook", f"{path.name} is JSON but not a Jupyter notebook ({err})"
-    return nb, "", ""
+        return None, Status.INVALID_NOTEBOOK, (
+            f"{path.name} is JSON but not a Jupyter notebook ({err})")
+    return nb, None, ""

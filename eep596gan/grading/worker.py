@@ -13,39 +13,41 @@ import os
 import selectors
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-__all__ = ["WorkerPool"]
+from .kernel import KernelOptions
+from .runner import RunOptions
+from .student import Job, grade_student
+from .submissions import Submission
+
+__all__ = ["WorkerPool", "job_to_json", "job_from_json", "sub_to_json", "sub_from_json"]
 
 
-def _job_to_json(job) -> str:
+def job_to_json(job: Job) -> str:
     return json.dumps(asdict(job))
 
 
-def _job_from_json(text: str):
-    from .api import _Job
-    from .kernel import KernelOptions
-    from .runner import RunOptions
-
+def job_from_json(text: str) -> Job:
     raw = json.loads(text)
     opts = raw["options"]
     kernel = opts["kernel"]
     kernel = KernelOptions(**{**kernel, "hide": tuple(kernel["hide"]),
+                              "keep_tmp": tuple(kernel["keep_tmp"]),
                               "env": tuple(tuple(e) for e in kernel["env"])})
-    return _Job(raw["course"], raw["assignment"], raw["out"], RunOptions(**{**opts, "kernel": kernel}))
+    return Job(raw["course"], raw["assignment"], raw["out"],
+               RunOptions(**{**opts, "kernel": kernel}))
 
 
-def _sub_to_json(sub) -> str:
+def sub_to_json(sub: Submission) -> str:
     return json.dumps({"student_id": sub.student_id,
                        "files": {k: str(v) for k, v in sub.files.items()},
                        "others": [str(p) for p in sub.others]})
 
 
-def _sub_from_json(text: str):
-    from .submissions import Submission
-
+def sub_from_json(text: str) -> Submission:
     raw = json.loads(text)
     return Submission(raw["student_id"], {k: Path(v) for k, v in raw["files"].items()},
                       [Path(p) for p in raw["others"]])
@@ -55,7 +57,7 @@ class WorkerPool:
     """`jobs` worker processes; `map` yields (submission, row or None) as students finish."""
 
     def __init__(self, job, jobs: int):
-        self.job_line = _job_to_json(job) + "\n"
+        self.job_line = job_to_json(job) + "\n"
         self.jobs = jobs
 
     def _spawn(self) -> subprocess.Popen:
@@ -77,7 +79,7 @@ class WorkerPool:
                 proc.wait()
                 return
             sub = queue.pop()
-            proc.stdin.write(_sub_to_json(sub) + "\n")
+            proc.stdin.write(sub_to_json(sub) + "\n")
             proc.stdin.flush()
             busy[proc.pid] = (proc, sub)
             sel.register(proc.stdout, selectors.EVENT_READ, proc)
@@ -105,16 +107,12 @@ class WorkerPool:
 
 
 def main() -> int:
-    import time
-
-    from .api import _grade_student
-
     protocol, sys.stdout = sys.stdout, sys.stderr  # anything else printed goes to stderr
-    job = _job_from_json(sys.stdin.readline())
+    job = job_from_json(sys.stdin.readline())
     for line in sys.stdin:
         if line.strip():
             start = time.time()
-            row = _grade_student(job, _sub_from_json(line))
+            row = grade_student(job, sub_from_json(line))
             row["_timing"] = [os.getpid(), start, time.time()]
             protocol.write(json.dumps(row) + "\n")
             protocol.flush()

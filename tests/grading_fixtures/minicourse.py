@@ -142,7 +142,7 @@ def build_course(root: Path) -> Path:
 
 
 def strip_solutions(source: str) -> str:
-    """The release version of an answer cell: solution regions become `raise NotImplementedError()`."""
+    """The release version of an answer cell: solution regions become NotImplementedError."""
     out, inside = [], False
     for line in source.split("\n"):
         if "### BEGIN SOLUTION" in line:

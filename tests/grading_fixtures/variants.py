@@ -53,7 +53,7 @@ def without(notebook, grade_id):
 
 
 def with_cell(notebook, source, after=None):
-    """A plain (non-nbgrader) code cell added after the cell with grade_id `after` (or at the end)."""
+    """A plain (non-nbgrader) code cell added after the cell with grade_id `after` (or last)."""
     notebook = copy.deepcopy(notebook)
     new = nbformat.v4.new_code_cell(source)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]
@@ -241,13 +241,16 @@ def mini_variants(other_torch_nb) -> list[Variant]:
         Variant("clip-wrong", nb(clip=CLIP_WRONG), 2, "graded"),
         Variant("both-wrong", nb(MSE_WRONG, CLIP_WRONG), 0, "graded"),
         # 1. tags that nbclient honours
-        Variant("tag-skip", tagged(tagged(nb(MSE_WRONG, CLIP_WRONG), "test_mse", ["skip-execution"]),
+        Variant("tag-skip", tagged(tagged(nb(MSE_WRONG, CLIP_WRONG), "test_mse",
+                                          ["skip-execution"]),
                                    "test_clip01", ["raises-exception"]), 0, "graded"),
         Variant("tag-skip-right", tagged(ok, "test_mse", ["skip-execution", "raises-exception"]),
                 5, "graded"),
         # 2. test cells edited, blanked, deleted, retyped, their metadata removed
-        Variant("test-edited", edited(wrong_mse, "test_mse", lambda c: setattr(c, "source", "assert True")), 3, "graded"),
-        Variant("test-blanked", edited(wrong_mse, "test_mse", lambda c: setattr(c, "source", "")), 3, "graded"),
+        Variant("test-edited", edited(wrong_mse, "test_mse",
+                                      lambda c: setattr(c, "source", "assert True")), 3, "graded"),
+        Variant("test-blanked", edited(wrong_mse, "test_mse",
+                                       lambda c: setattr(c, "source", "")), 3, "graded"),
         Variant("test-deleted", without(wrong_mse, "test_mse"), 3, "graded"),
         Variant("test-retyped", edited(wrong_mse, "test_mse", _retype), 3, "graded"),
         Variant("test-no-metadata", edited(wrong_mse, "test_mse", _strip_meta), 3, "graded"),
@@ -258,7 +261,8 @@ def mini_variants(other_torch_nb) -> list[Variant]:
         Variant("points-raised", _raise_points(ok), 5, "graded"),
         Variant("test-unlocked", edited(wrong_mse, "test_mse", _unlock), 3, "graded"),
         Variant("locked-edited", edited(wrong_mse, "imports", lambda c: setattr(
-            c, "source", "import math\nimport numpy as np\nnp.allclose = lambda *a, **k: True")), 3, "graded"),
+            c, "source", "import math\nimport numpy as np\nnp.allclose = lambda *a, **k: True")),
+                3, "graded"),
         # 4. checking functions patched
         Variant("patch-numpy", nb(mse=PATCH_NUMPY), 0, "tampered"),
         Variant("patch-builtins", nb(mse=PATCH_BUILTINS), 0, "tampered"),
@@ -268,7 +272,8 @@ def mini_variants(other_torch_nb) -> list[Variant]:
         Variant("patch-thread", nb(mse=PATCH_THREAD), 0, "tampered"),
         Variant("patch-during-call", nb(mse=PATCH_AT_CALL), 0, "tampered"),
         Variant("patch-execution-result", nb(mse=PATCH_RESULT), 0, "tampered"),
-        Variant("shadow-names", with_cell(wrong_mse, SHADOW_NAMES, after="answer_mse"), 3, "graded"),
+        Variant("shadow-names", with_cell(wrong_mse, SHADOW_NAMES, after="answer_mse"), 3,
+                "graded"),
         Variant("legit-shadows", with_cell(ok, LEGIT_SHADOWS, after="answer_clip01"), 5, "graded"),
         # 7. 8. loops and kernels that die
         Variant("loop", nb(mse=SOFT_LOOP), 3, "timeout"),
@@ -289,7 +294,8 @@ def mini_variants(other_torch_nb) -> list[Variant]:
         Variant("missing-notebook", None, 0, "missing-notebook"),
         # 10. noise; 11. hidden tests read at run time and printed
         Variant("noisy", nb(mse=NOISY), 5, "graded"),
-        Variant("leak-hidden", with_cell(nb(mse=LEAK_HIDDEN), "print(''.join(_seen))"), 3, "graded"),
+        Variant("leak-hidden", with_cell(nb(mse=LEAK_HIDDEN), "print(''.join(_seen))"), 3,
+                "graded"),
     ]
 
 
@@ -350,7 +356,8 @@ def discriminator_loss(real_logits, fake_logits):
     return torch.zeros(()).as_subclass(_Liar)'''
 T_LIBRARY = D_WRONG + '''
 _lib = torch.library.Library("aten", "IMPL")
-_lib.impl("isclose", lambda a, b, *args, **kw: torch.ones(torch.broadcast_shapes(a.shape, b.shape), dtype=torch.bool), "CPU")'''
+_lib.impl("isclose", lambda a, b, *args, **kw: torch.ones(
+    torch.broadcast_shapes(a.shape, b.shape), dtype=torch.bool), "CPU")'''
 T_ALIAS = "from eep596gan.losses import discriminator_loss"
 T_CALL = '''import eep596gan.losses as L
 

@@ -1,6 +1,9 @@
-"""Submission notebooks for the grading tests: correct answers in several styles and planted mistakes.
+"""Submission notebooks for the grading tests: correct answers in other styles, planted mistakes.
 
     VARIANTS[assignment][name] = (answer_sources_by_grade_id, expected)
+
+One module per assignment, `tests/submissions/<assignment>.py`, defines its VARIANTS; they are
+found by name (modules starting with "_" are not assignments).
 
 `answer_sources_by_grade_id` maps an answer cell's grade_id to the code a student wrote there;
 answer cells it does not list keep the solution's code, and None means the untouched release.
@@ -13,16 +16,18 @@ every other test cell passes.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import tempfile
 from functools import cache
 from pathlib import Path
 
 import nbformat
 
-from . import gan_losses, gan_training
-
 ROOT = Path(__file__).resolve().parents[2]
-VARIANTS = {"gan_losses": gan_losses.VARIANTS, "gan_training": gan_training.VARIANTS}
+VARIANTS = {info.name: importlib.import_module(f"{__name__}.{info.name}").VARIANTS
+            for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
+            if not info.name.startswith("_")}
 
 
 def source_path(assignment: str) -> Path:
@@ -44,7 +49,8 @@ def points_by_test(assignment: str) -> dict[str, float]:
     """{grade_id: points} of the autograded test cells, in notebook order."""
     nb = nbformat.read(source_path(assignment), as_version=4)
     return {_nbgrader(c)["grade_id"]: float(_nbgrader(c)["points"]) for c in nb.cells
-            if c.cell_type == "code" and _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
+            if c.cell_type == "code" and _nbgrader(c).get("grade")
+            and not _nbgrader(c).get("solution")}
 
 
 @cache
@@ -69,7 +75,8 @@ def make_submission(assignment: str, variant: str) -> nbformat.NotebookNode:
     answers = solution_answers(assignment)
     unknown = set(sources) - set(answers)
     if unknown:
-        raise KeyError(f"{assignment}/{variant}: no answer cells {sorted(unknown)}; they are {sorted(answers)}")
+        raise KeyError(f"{assignment}/{variant}: no answer cells {sorted(unknown)}; "
+                       f"they are {sorted(answers)}")
     answers = {**answers, **sources}
     for cell in nb.cells:
         grade_id = _nbgrader(cell).get("grade_id")
@@ -79,7 +86,7 @@ def make_submission(assignment: str, variant: str) -> nbformat.NotebookNode:
 
 
 def expected_failures(assignment: str, variant: str) -> frozenset[str]:
-    """The test cells that must fail for `variant` (all of them for "zero", none for "full marks")."""
+    """The test cells that must fail for `variant` (all for "zero", none for "full marks")."""
     expected = VARIANTS[assignment][variant][1]
     if expected == "full marks":
         return frozenset()
@@ -97,8 +104,9 @@ def expected_score(assignment: str, variant: str) -> float:
     return sum(p for grade_id, p in points_by_test(assignment).items() if grade_id not in failing)
 
 
-def score_notebook(nb: nbformat.NotebookNode, assignment: str, timeout: int = 120) -> dict[str, tuple[float, float]]:
-    """Run `nb` the way nbgrader's autograde does (its Execute preprocessor, quick mode) and score it.
+def score_notebook(nb: nbformat.NotebookNode, assignment: str,
+                   timeout: int = 120) -> dict[str, tuple[float, float]]:
+    """Run `nb` as nbgrader's autograde does (its Execute preprocessor, quick mode) and score it.
 
     Hidden tests are put back first: each test cell gets the source notebook's code, as nbgrader's
     OverwriteCells does. Returns {grade_id: (score, max_score)} for the autograded test cells.
@@ -107,11 +115,13 @@ def score_notebook(nb: nbformat.NotebookNode, assignment: str, timeout: int = 12
     from nbgrader.preprocessors import Execute
 
     source = nbformat.read(source_path(assignment), as_version=4)
-    originals = {_nbgrader(c)["grade_id"]: c.source for c in source.cells if _nbgrader(c).get("grade")}
+    originals = {_nbgrader(c)["grade_id"]: c.source for c in source.cells
+                 if _nbgrader(c).get("grade")}
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         grade_id = _nbgrader(cell).get("grade_id")
-        if cell.cell_type == "code" and grade_id in originals and not _nbgrader(cell).get("solution"):
+        if (cell.cell_type == "code" and grade_id in originals
+                and not _nbgrader(cell).get("solution")):
             cell.source = originals[grade_id]
     with tempfile.TemporaryDirectory(prefix="eep596gan-score-") as tmp, \
             utils.setenv(NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg"):

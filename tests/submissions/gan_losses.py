@@ -9,11 +9,15 @@ D, G, OPT = "answer_discriminator_loss", "answer_generator_losses", "answer_opti
 
 VISIBLE, OPT_VISIBLE = "test_losses_visible", "test_optimal_discriminator_visible"
 D_VALUES, G_VALUES = "test_discriminator_loss_values", "test_generator_loss_values"
-BATCH, EXTREME, GRADS = "test_losses_average_over_the_batch", "test_losses_at_extreme_logits", "test_loss_gradients"
-SATURATION, DIRECTIONS = "test_minimax_saturates_nonsaturating_does_not", "test_costs_point_the_right_way"
+BATCH, EXTREME = "test_losses_average_over_the_batch", "test_losses_at_extreme_logits"
+GRADS = "test_loss_gradients"
+SATURATION = "test_minimax_saturates_nonsaturating_does_not"
+DIRECTIONS = "test_costs_point_the_right_way"
 LOGITS = "test_discriminator_loss_takes_logits"
-OPT_VALUES, OPT_BROADCAST = "test_optimal_discriminator_values", "test_optimal_discriminator_broadcasts"
-OPT_ZERO, OPT_INT = "test_optimal_discriminator_zero_over_zero", "test_optimal_discriminator_integer_inputs"
+OPT_VALUES = "test_optimal_discriminator_values"
+OPT_BROADCAST = "test_optimal_discriminator_broadcasts"
+OPT_ZERO = "test_optimal_discriminator_zero_over_zero"
+OPT_INT = "test_optimal_discriminator_integer_inputs"
 
 
 def _losses(d_body: str, mm_body: str, ns_body: str, prelude: str = "") -> dict[str, str]:
@@ -60,8 +64,10 @@ MANUAL_STABLE = _losses(
         return torch.clamp(logits, min=0) - logits * label + torch.log1p(torch.exp(-logits.abs()))
     return 0.5 * nll(real_logits, 1.0).mean() + 0.5 * nll(fake_logits, 0.0).mean()
     """,
-    "return -0.5 * (torch.clamp(fake_logits, min=0) + torch.log1p(torch.exp(-fake_logits.abs()))).mean()",
-    "return 0.5 * (torch.clamp(-fake_logits, min=0) + torch.log1p(torch.exp(-fake_logits.abs()))).mean()",
+    "return -0.5 * (torch.clamp(fake_logits, min=0)"
+    " + torch.log1p(torch.exp(-fake_logits.abs()))).mean()",
+    "return 0.5 * (torch.clamp(-fake_logits, min=0)"
+    " + torch.log1p(torch.exp(-fake_logits.abs()))).mean()",
 )
 
 _NOISY = """
@@ -83,7 +89,8 @@ NOISY = _losses(
     prelude=_NOISY,
 ) | _optimal("""
 _chatter('optimal_discriminator')
-p_data, p_model = torch.as_tensor(p_data, dtype=torch.float64), torch.as_tensor(p_model, dtype=torch.float64)
+p_data = torch.as_tensor(p_data, dtype=torch.float64)
+p_model = torch.as_tensor(p_model, dtype=torch.float64)
 return torch.nan_to_num(p_data / (p_data + p_model), nan=0.5)
 """)
 NOISY[OPT] = _NOISY + NOISY[OPT]
@@ -103,7 +110,8 @@ SUM_NOT_MEAN = _losses(
 )
 
 LOG_SIGMOID = _losses(
-    "return -0.5 * torch.log(torch.sigmoid(real_logits)).mean() - 0.5 * torch.log(1 - torch.sigmoid(fake_logits)).mean()",
+    "return -0.5 * torch.log(torch.sigmoid(real_logits)).mean()"
+    " - 0.5 * torch.log(1 - torch.sigmoid(fake_logits)).mean()",
     "return 0.5 * torch.log(1 - torch.sigmoid(fake_logits)).mean()",
     "return -0.5 * torch.log(torch.sigmoid(fake_logits)).mean()",
 )
@@ -129,7 +137,8 @@ FORGOT_HALF = _losses(
 )
 
 LABELS_SWAPPED = {D: _losses(
-    "return 0.5 * F.softplus(real_logits).mean() + 0.5 * F.softplus(-fake_logits).mean()", "", "")[D]}
+    "return 0.5 * F.softplus(real_logits).mean() + 0.5 * F.softplus(-fake_logits).mean()",
+    "", "")[D]}
 
 # sigmoid applied, then the probabilities treated as logits again
 DOUBLE_SIGMOID = {D: _losses(
@@ -144,27 +153,32 @@ PER_SAMPLE = {G: _losses("", "return -0.5 * F.softplus(fake_logits).flatten()",
                          "return 0.5 * F.softplus(-fake_logits).flatten()")[G]}
 
 DETACHED = _losses(
-    "return (0.5 * F.softplus(-real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()).detach()",
+    "return (0.5 * F.softplus(-real_logits).mean()"
+    " + 0.5 * F.softplus(fake_logits).mean()).detach()",
     "return (-0.5 * F.softplus(fake_logits).mean()).detach()",
     "return (0.5 * F.softplus(-fake_logits).mean()).detach()",
 )
 
 OPT_NAN = _optimal("""
-p_data, p_model = torch.as_tensor(p_data, dtype=torch.float64), torch.as_tensor(p_model, dtype=torch.float64)
+p_data = torch.as_tensor(p_data, dtype=torch.float64)
+p_model = torch.as_tensor(p_model, dtype=torch.float64)
 return p_data / (p_data + p_model)
 """)
 
 # right values, but numpy divides 0 by 0 on the way and warns (RuntimeWarning)
 OPT_NUMPY_WARNS = _optimal("""
 import numpy as np
-ratio = np.asarray(p_data, dtype=float) / (np.asarray(p_data, dtype=float) + np.asarray(p_model, dtype=float))
+p, q = np.asarray(p_data, dtype=float), np.asarray(p_model, dtype=float)
+ratio = p / (p + q)
 return torch.as_tensor(np.where(np.isnan(ratio), 0.5, ratio))
 """)
 
 OPT_SAME_SHAPE = _optimal("""
-both = torch.stack([torch.as_tensor(p_data), torch.as_tensor(p_model)]).double()  # needs equal shapes
+# torch.stack needs equal shapes
+both = torch.stack([torch.as_tensor(p_data), torch.as_tensor(p_model)]).double()
 total = both.sum(0)
-return torch.where(total == 0, torch.full_like(total, 0.5), both[0] / torch.where(total == 0, 1.0, total))
+ratio = both[0] / torch.where(total == 0, 1.0, total)
+return torch.where(total == 0, torch.full_like(total, 0.5), ratio)
 """)
 
 OPT_INT_TRUNCATED = _optimal("""

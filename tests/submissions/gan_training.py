@@ -8,7 +8,8 @@ ANSWER = "answer_train_gan"
 
 VISIBLE, STEPS, BATCHES = "test_train_gan_visible", "test_optimizer_steps", "test_fresh_batches"
 GEN_LOSS, HISTORY = "test_generator_loss_is_used", "test_history"
-D_UPDATES, G_UPDATES, TRAJECTORY = "test_discriminator_updates", "test_generator_updates", "test_training_trajectory"
+D_UPDATES, G_UPDATES = "test_discriminator_updates", "test_generator_updates"
+TRAJECTORY = "test_training_trajectory"
 
 _HEADER = """\
 def train_gan(generator, discriminator, g_optimizer, d_optimizer, sample_real, sample_noise, *,
@@ -48,13 +49,15 @@ def _loop(*replacements: tuple[str, str], prelude: str = "") -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ correct, in other styles
-NO_GRAD = _loop(("x_fake = generator(z).detach()", "with torch.no_grad():\n                x_fake = generator(z)"))
+NO_GRAD = _loop(("x_fake = generator(z).detach()",
+                 "with torch.no_grad():\n                x_fake = generator(z)"))
 
 REAL_FIRST = _loop(("z = sample_noise(batch_size)\n            x_real = sample_real(batch_size)",
                     "x_real = sample_real(batch_size)\n            z = sample_noise(batch_size)"))
 
 EXTRA_KEYS = _loop(
-    ('history = {"d_loss": [], "g_loss": []}', 'history = {"d_loss": [], "g_loss": [], "d_real": [], "steps": 0}'),
+    ('history = {"d_loss": [], "g_loss": []}',
+     'history = {"d_loss": [], "g_loss": [], "d_real": [], "steps": 0}'),
     ('history["g_loss"].append(g_loss.item())',
      'history["g_loss"].append(g_loss.item())\n        history["steps"] += 1'),
     ("d_loss = discriminator_loss(discriminator(x_real), discriminator(x_fake))",
@@ -81,11 +84,13 @@ CONCATENATED = _loop(
 MODULE_ZERO_GRAD = _loop(
     ("d_optimizer.zero_grad()", "discriminator.zero_grad(set_to_none=False)"),
     ("g_optimizer.zero_grad()\n        g_loss.backward()",
-     "generator.zero_grad(set_to_none=True)\n        g_loss.backward(inputs=list(generator.parameters()))"),
+     "generator.zero_grad(set_to_none=True)\n"
+     "        g_loss.backward(inputs=list(generator.parameters()))"),
 )
 
 # ------------------------------------------------------------------ one mistake each
-NO_ZERO_GRAD = _loop(("            d_optimizer.zero_grad()\n", ""), ("        g_optimizer.zero_grad()\n", ""))
+NO_ZERO_GRAD = _loop(("            d_optimizer.zero_grad()\n", ""),
+                     ("        g_optimizer.zero_grad()\n", ""))
 
 NO_D_ZERO_GRAD = _loop(("            d_optimizer.zero_grad()\n", ""))
 
@@ -113,15 +118,18 @@ G_STEPPED_K_TIMES = _loop(
 )
 
 REUSED_NOISE = _loop(
-    ('history = {"d_loss": [], "g_loss": []}', 'history = {"d_loss": [], "g_loss": []}\n    z = sample_noise(batch_size)'),
+    ('history = {"d_loss": [], "g_loss": []}',
+     'history = {"d_loss": [], "g_loss": []}\n    z = sample_noise(batch_size)'),
     ("            z = sample_noise(batch_size)\n", ""),
     ("        z = sample_noise(batch_size)\n", ""),
 )
 
-HISTORY_TENSORS = _loop(('history["d_loss"].append(d_loss.item())', 'history["d_loss"].append(d_loss.detach())'),
-                        ('history["g_loss"].append(g_loss.item())', 'history["g_loss"].append(g_loss.detach())'))
+HISTORY_TENSORS = _loop(
+    ('history["d_loss"].append(d_loss.item())', 'history["d_loss"].append(d_loss.detach())'),
+    ('history["g_loss"].append(g_loss.item())', 'history["g_loss"].append(g_loss.detach())'))
 
-IGNORES_GENERATOR_LOSS = _loop(("g_loss = generator_loss(", "g_loss = generator_loss_nonsaturating("))
+IGNORES_GENERATOR_LOSS = _loop(("g_loss = generator_loss(",
+                                "g_loss = generator_loss_nonsaturating("))
 
 D_STEPPED_ON_G_LOSS = _loop(
     ("        g_optimizer.zero_grad()\n        g_loss.backward()\n        g_optimizer.step()",
@@ -131,7 +139,8 @@ D_STEPPED_ON_G_LOSS = _loop(
 
 ONE_D_STEP = _loop(("for _ in range(k):", "for _ in range(1):"))
 
-BATCH_SIZE_IGNORED = _loop(("sample_noise(batch_size)", "sample_noise(64)"), ("sample_real(batch_size)", "sample_real(64)"))
+BATCH_SIZE_IGNORED = _loop(("sample_noise(batch_size)", "sample_noise(64)"),
+                           ("sample_real(batch_size)", "sample_real(64)"))
 
 SWAPPED_OPTIMIZERS = _loop(
     ("d_optimizer.zero_grad()\n            d_loss.backward()\n            d_optimizer.step()",
@@ -147,9 +156,11 @@ DELEGATES = {ANSWER: _HEADER + """\
     for _ in range(steps):
         for _ in range(k):
             z, x_real = sample_noise(batch_size), sample_real(batch_size)
-            loss, _, _ = d_step(generator, discriminator, d_optimizer, x_real, z, d_loss_fn=discriminator_loss)
+            loss, _, _ = d_step(generator, discriminator, d_optimizer, x_real, z,
+                                d_loss_fn=discriminator_loss)
             history["d_loss"].append(loss.item())
-        loss, _ = g_step(generator, discriminator, g_optimizer, sample_noise(batch_size), g_loss_fn=generator_loss)
+        loss, _ = g_step(generator, discriminator, g_optimizer, sample_noise(batch_size),
+                         g_loss_fn=generator_loss)
         history["g_loss"].append(loss.item())
     return history
 """}
@@ -173,8 +184,10 @@ VARIANTS = {
     "history_of_tensors": (HISTORY_TENSORS, frozenset({VISIBLE, HISTORY})),
     "ignores_generator_loss": (IGNORES_GENERATOR_LOSS, frozenset({GEN_LOSS, G_UPDATES})),
     "d_stepped_on_g_loss": (D_STEPPED_ON_G_LOSS, frozenset({STEPS, D_UPDATES, TRAJECTORY})),
-    "one_d_step_regardless_of_k": (ONE_D_STEP, frozenset({VISIBLE, STEPS, BATCHES, HISTORY, D_UPDATES, G_UPDATES, TRAJECTORY})),
+    "one_d_step_regardless_of_k": (ONE_D_STEP, frozenset({VISIBLE, STEPS, BATCHES, HISTORY,
+                                                          D_UPDATES, G_UPDATES, TRAJECTORY})),
     "batch_size_ignored": (BATCH_SIZE_IGNORED, frozenset({BATCHES})),
-    "optimizers_swapped": (SWAPPED_OPTIMIZERS, frozenset({STEPS, D_UPDATES, G_UPDATES, TRAJECTORY})),
+    "optimizers_swapped": (SWAPPED_OPTIMIZERS,
+                           frozenset({STEPS, D_UPDATES, G_UPDATES, TRAJECTORY})),
     "delegates_to_library": (DELEGATES, "zero"),
 }

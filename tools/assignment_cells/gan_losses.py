@@ -7,9 +7,12 @@ the library's reference versions in eep596gan.losses raise if the answer delegat
 Each hidden test targets one mistake, so that partial credit says what went wrong.
 """
 
+# ruff: noqa: E501  (long lines here are the notebook's cell sources: solutions/ is built from
+#                   them byte for byte, so they keep the notebook's own layout)
+
 import textwrap
 
-from . import answer, hidden, isolated, locked, markdown, test, written
+from ._cells import answer, hidden, isolated, locked, markdown, test, written
 
 # ------------------------------------------------------------------ shared hidden-test preamble
 ISOLATED = '''

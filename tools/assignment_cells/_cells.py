@@ -1,0 +1,89 @@
+"""Cell helpers for the assignment modules: markdown, read-only, answer, test and written cells.
+
+Each helper returns a cell spec (a dict) that tools/build_assignment_notebooks.py turns into an
+nbgrader cell.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+
+def _src(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+def markdown(cell_id: str, text: str) -> dict:
+    """A plain markdown cell."""
+    return {"cell_type": "markdown", "id": cell_id, "source": _src(text)}
+
+
+def locked(cell_id: str, text: str) -> dict:
+    """A read-only code cell that nbgrader restores before grading (setup, helpers, plots)."""
+    meta = {"grade": False, "solution": False, "locked": True, "grade_id": cell_id,
+            "schema_version": 3}
+    return {"cell_type": "code", "id": cell_id, "source": _src(text), "nbgrader": meta}
+
+
+def answer(grade_id: str, text: str) -> dict:
+    """A code cell the student fills in: the solution sits between the solution markers."""
+    meta = {"grade": False, "solution": True, "locked": False, "grade_id": grade_id,
+            "schema_version": 3}
+    return {"cell_type": "code", "id": grade_id, "source": _src(text), "nbgrader": meta}
+
+
+def test(grade_id: str, points: int, text: str) -> dict:
+    """An autograded test cell: passes (full points) when it runs without an error."""
+    meta = {"grade": True, "solution": False, "locked": True, "points": points,
+            "grade_id": grade_id, "schema_version": 3}
+    return {"cell_type": "code", "id": grade_id, "source": _src(text), "nbgrader": meta}
+
+
+def written(grade_id: str, points: int, text: str) -> dict:
+    """A manually graded markdown answer; its text (the model answer) is replaced in the release."""
+    meta = {"grade": True, "solution": True, "locked": False, "points": points,
+            "grade_id": grade_id, "schema_version": 3}
+    return {"cell_type": "markdown", "id": grade_id, "source": _src(text), "nbgrader": meta}
+
+
+def hidden(visible: str, *blocks: str) -> str:
+    """Test source: a visible part, then hidden code (dedented blocks) between the markers."""
+    body = "\n\n".join(_src(b) for b in blocks)
+    return _src(visible) + "\n### BEGIN HIDDEN TESTS\n" + body + "\n### END HIDDEN TESTS"
+
+
+def isolated(module: str, reference: str, targets: str, yours: str) -> str:
+    """Hidden-test source of `_isolated()`, the guard every hidden block of an assignment runs in.
+
+    Inside it the answer's warnings and output are captured, and the library's reference
+    versions (`targets`, an expression over `lib` = `module`) raise, so an answer that delegates
+    to them fails.
+    """
+    return f'''
+@contextlib.contextmanager
+def _isolated():
+    """Capture the answer's warnings and output; make {module}'s {reference} raise."""
+    def _delegated(*args, **kwargs):
+        raise AssertionError("this answer calls {module}: write {yours} yourself")
+
+    saved = {{}}
+    try:
+        import {module} as lib
+        targets = {targets}
+    except Exception:  # not importable here: nothing to delegate to
+        targets = []
+    for fn in targets:
+        try:
+            saved[fn] = fn.__code__
+            fn.__code__ = _delegated.__code__
+        except Exception:  # not a plain function (the grader may have wrapped it): leave it alone
+            saved.pop(fn, None)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for fn, code in saved.items():
+            fn.__code__ = code
+'''
