@@ -69,7 +69,8 @@ def textbook_loop(generator, discriminator, x, steps, batch_size, latent_dim, lr
             err_g = criterion(out, label)
             err_g.backward()
             opt_g.step()
-            log.append(((err_d_real + err_d_fake).item(), err_g.item(), d_x, out.sigmoid().mean().item()))
+            log.append(((err_d_real + err_d_fake).item(), err_g.item(), d_x,
+                        out.sigmoid().mean().item()))
             done += 1
             if done == steps:
                 break
@@ -149,7 +150,8 @@ def _roofline(g0, d0, r, x, device) -> dict:
     """FLOPs of one training step (k=1) counted by torch, vs the device's bf16 peak."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    t = GANTrainer(copy.deepcopy(g0), copy.deepcopy(d0), latent_dim=r.latent_dim, lr=r.lr, device=device)
+    t = GANTrainer(copy.deepcopy(g0), copy.deepcopy(d0), latent_dim=r.latent_dim, lr=r.lr,
+                   device=device)
     t.fit(x, 5, r.batch_size, progress=False)
     with FlopCounterMode(display=False) as counter:
         t.fit(x, 1, r.batch_size, progress=False)
@@ -160,7 +162,8 @@ def _roofline(g0, d0, r, x, device) -> dict:
     peak = next((v for k, v in PEAK_BF16.items() if k in name), None)
     achieved = flops * steps / seconds
     return {"images_per_second": steps * r.batch_size / seconds, "flops_per_step": flops,
-            "achieved_tflops": achieved / 1e12, "roofline_fraction": achieved / peak if peak else None}
+            "achieved_tflops": achieved / 1e12,
+            "roofline_fraction": achieved / peak if peak else None}
 
 
 def machine() -> str:
@@ -196,14 +199,18 @@ def main(argv=None) -> int:
     for key in args.cases.split(","):
         row = bench_case(_case(*cases[key]), args.steps, args.repeats, device, bf16)
         rows.append(row)
-        print(f"{row['case']:<20} batch {row['batch']:>3}: textbook {row['textbook']:7.1f} steps/s, "
+        print(f"{row['case']:<20} batch {row['batch']:>3}: "
+              f"textbook {row['textbook']:7.1f} steps/s, "
               f"GANTrainer {row['trainer']:7.1f} steps/s ({_ratio(row, 'ratio')})"
-              + (f", GANTrainer(amp=True) {row['trainer_bf16']:7.1f} steps/s ({_ratio(row, 'ratio_bf16')})"
+              + (f", GANTrainer(amp=True) {row['trainer_bf16']:7.1f} steps/s "
+                 f"({_ratio(row, 'ratio_bf16')})"
                  if bf16 else ""), flush=True)
         if "images_per_second" in row:
             frac = row["roofline_fraction"]
-            print(f"  {row['images_per_second']:.0f} images/s, {row['flops_per_step'] / 1e9:.2f} GFLOP/step, "
-                  f"{row['achieved_tflops']:.2f} TFLOP/s" + (f" = {frac:.1%} of bf16 peak" if frac else ""))
+            print(f"  {row['images_per_second']:.0f} images/s, "
+                  f"{row['flops_per_step'] / 1e9:.2f} GFLOP/step, "
+                  f"{row['achieved_tflops']:.2f} TFLOP/s"
+                  + (f" = {frac:.1%} of bf16 peak" if frac else ""))
     if args.write:
         write_results(rows, args, device)
     return 0
@@ -216,15 +223,17 @@ def _ratio(row: dict, key: str) -> str:
 
 def write_results(rows, args, device) -> None:
     path = Path(__file__).with_name("RESULTS.md")
-    cmd = f"python benchmarks/bench_trainer.py --steps {args.steps} --repeats {args.repeats} --write"
+    cmd = (f"python benchmarks/bench_trainer.py --steps {args.steps} --repeats {args.repeats} "
+           "--write")
     bf16 = "ratio_bf16" in rows[0]
     lines = [f"## Trainer vs textbook loop ({device.type}, {date.today().isoformat()})", "",
              f"Machine: {machine()}", f"Command: `{cmd}`", "",
              "| case | data | batch | textbook steps/s | GANTrainer steps/s | ratio; range |"
              + (" GANTrainer(amp=True) steps/s | ratio; range |" if bf16 else ""),
              "|---|---|---:|---:|---:|---:|" + ("---:|---:|" if bf16 else "")]
-    lines += [f"| {r['case']} | {r['data']} | {r['batch']} | {r['textbook']:.1f} | {r['trainer']:.1f} | "
-              f"{_ratio(r, 'ratio')} |" + (f" {r['trainer_bf16']:.1f} | {_ratio(r, 'ratio_bf16')} |" if bf16 else "")
+    lines += [f"| {r['case']} | {r['data']} | {r['batch']} | {r['textbook']:.1f} | "
+              f"{r['trainer']:.1f} | {_ratio(r, 'ratio')} |"
+              + (f" {r['trainer_bf16']:.1f} | {_ratio(r, 'ratio_bf16')} |" if bf16 else "")
               for r in rows]
     section = "\n".join(lines) + "\n"
     marker = f"<!-- bench:{device.type} -->"

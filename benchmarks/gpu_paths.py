@@ -41,7 +41,8 @@ def main(argv=None) -> int:
     g0, d0 = build_gan(r, (1, 28, 28))
     z = torch.randn(256, r.latent_dim, generator=torch.Generator().manual_seed(1)).to(device)
     ref = None
-    print(f"device {device}" + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""))
+    print(f"device {device}"
+          + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""))
     for name in args.variants.split(","):
         kw = VARIANTS[name]
         if kw.get("compile") and device.type != "cuda":

@@ -29,7 +29,9 @@ def _children() -> dict[int, list[int]]:
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
-    """(Rss, Pss) of one process: Pss splits shared pages (torch's libraries) between their users."""
+    """(Rss, Pss) of one process: Pss splits shared pages (torch's libraries) between their
+    users.
+    """
     rss = pss = 0
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -56,7 +58,8 @@ def tree_memory_kib(root: int) -> tuple[int, int, list[tuple[int, int]]]:
 
 def _cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                .decode(errors="replace").strip())
     except OSError:
         return "?"
 
@@ -75,15 +78,18 @@ def main(argv: list[str]) -> int:
         peak_rss = max(peak_rss, rss)
         if pss > peak_pss:
             peak_pss = pss
-            at_peak = [(p, _cmdline(pid)) for p, pid in sorted(each, reverse=True)[:8] if p > 50 * 1024]
+            at_peak = [(p, _cmdline(pid)) for p, pid in sorted(each, reverse=True)[:8]
+                       if p > 50 * 1024]
             peak_at = time.perf_counter() - t0
         time.sleep(0.2)
     minutes = (time.perf_counter() - t0) / 60
-    print(f"`{' '.join(argv)}`: peak summed PSS {peak_pss / 1024**2:.2f} GiB (summed RSS, which counts "
-          f"shared libraries once per process, {peak_rss / 1024**2:.2f} GiB); {minutes:.1f} min; "
+    print(f"`{' '.join(argv)}`: peak summed PSS {peak_pss / 1024**2:.2f} GiB "
+          "(summed RSS, which counts shared libraries once per process, "
+          f"{peak_rss / 1024**2:.2f} GiB); {minutes:.1f} min; "
           f"exit {proc.returncode}", file=sys.stderr)
     if at_peak:
-        print(f"at the peak ({peak_at / 60:.1f} min in), the largest processes (PSS):", file=sys.stderr)
+        print(f"at the peak ({peak_at / 60:.1f} min in), the largest processes (PSS):",
+              file=sys.stderr)
         for p, cmd in at_peak:
             print(f"  {p / 1024:7.0f} MiB  {cmd[:110]}", file=sys.stderr)
     return proc.returncode

@@ -58,7 +58,8 @@ class SmallCNN(nn.Module):
 
 def _check_dataset(dataset: str) -> None:
     if dataset not in IMAGE_DATASETS:
-        raise ValueError(f"unknown image dataset {dataset!r}; valid names are: {', '.join(IMAGE_DATASETS)}")
+        raise ValueError(f"unknown image dataset {dataset!r}; "
+                         f"valid names are: {', '.join(IMAGE_DATASETS)}")
 
 
 def classifier_path(dataset: str = "digits") -> Path:
@@ -126,7 +127,8 @@ def _cached_classifier(dataset: str, path: str) -> SmallCNN:
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
             return model.eval()
         except Exception as err:  # a truncated or foreign file: train afresh and overwrite it
-            warnings.warn(f"ignoring unreadable classifier cache {path} ({err}); retraining", stacklevel=3)
+            warnings.warn(f"ignoring unreadable classifier cache {path} ({err}); retraining",
+                          stacklevel=3)
     # digits trains in seconds on the CPU, which gives the same weights on every machine
     model = train_classifier(dataset, device="cpu" if dataset == "digits" else None)
     _save_atomic(model.state_dict(), Path(path))
@@ -154,9 +156,12 @@ def feature_extractor(dataset: str = "digits", device=None) -> nn.Module:
 
 @torch.no_grad()
 def classifier_accuracy(dataset: str = "digits", split: str = "test", device=None) -> float:
-    """Accuracy of the cached classifier on `split` of `dataset` (a sanity check of the features)."""
+    """Accuracy of the cached classifier on `split` of `dataset` (a sanity check of the
+    features).
+    """
     device = get_device(device)
     model = copy.deepcopy(load_classifier(dataset)).to(device)
     x, y = load_images(dataset, split=split, device=device)
-    correct = sum(int((model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum()) for i in range(0, len(x), 1000))
+    correct = sum(int((model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum())
+                  for i in range(0, len(x), 1000))
     return correct / len(y)

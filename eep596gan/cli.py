@@ -114,13 +114,16 @@ def _train_likelihood(args, out: Path) -> int:
             score = {"heldout_elbo": round(elbo, 4)}
         else:
             nll = model.log_prob(binarize(held_out).to(device)).neg().mean().item()
-            score = {"heldout_nll_nats": round(nll, 4), "heldout_bits_per_dim": round(nll / math.log(2) / math.prod(shape), 4)}
+            score = {"heldout_nll_nats": round(nll, 4),
+                     "heldout_bits_per_dim": round(nll / math.log(2) / math.prod(shape), 4)}
             samples = samples * 2 - 1  # {0, 1} pixels -> [-1, 1] for plots and features
     metrics = {"model": args.model, "data": args.data, "seed": args.seed, "steps": trainer.step,
                "steps_this_run": todo, "seconds": round(seconds, 3),
-               "images_per_second": round(todo * batch_size / seconds, 1) if todo and seconds else 0.0,
+               "images_per_second": (round(todo * batch_size / seconds, 1)
+                                     if todo and seconds else 0.0),
                "device": str(device), **score, **_image_scores(samples, x, held_out, args)}
-    _save_grid(samples[:64], out / "samples.png", f"{args.model} samples after {trainer.step} steps")
+    _save_grid(samples[:64], out / "samples.png",
+               f"{args.model} samples after {trainer.step} steps")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics, indent=2))
     print(f"wrote {out / 'samples.png'}, {out / 'metrics.json'}, {ckpt}")
@@ -174,7 +177,8 @@ def _gan_metrics(trainer, x, args, points: bool) -> dict:
     from .data import MODE_DATASETS, load_images
 
     gen = torch.Generator(device=trainer.device).manual_seed(12345)
-    z = torch.randn(5000 if points else 1000, trainer.config.latent_dim, generator=gen, device=trainer.device)
+    z = torch.randn(5000 if points else 1000, trainer.config.latent_dim, generator=gen,
+                    device=trainer.device)
     fake = trainer.sample(z=z).cpu()
     if points:
         if args.data not in MODE_DATASETS:
@@ -186,14 +190,18 @@ def _gan_metrics(trainer, x, args, points: bool) -> dict:
 
 
 def _image_scores(fake, x, held_out, args) -> dict:
-    """Fréchet distance of samples to training images, beside that of held-out real images (the floor)."""
+    """Fréchet distance of samples to training images, beside that of held-out real images
+    (the floor).
+    """
     import torch
 
     from . import metrics
 
-    train = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[: max(len(held_out), 1000)]]
+    train = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+              [: max(len(held_out), 1000)]]
     return {"frechet_distance": round(metrics.frechet_distance(fake, train, dataset=args.data), 4),
-            "frechet_distance_real": round(metrics.frechet_distance(held_out, train, dataset=args.data), 4)}
+            "frechet_distance_real": round(
+                metrics.frechet_distance(held_out, train, dataset=args.data), 4)}
 
 
 def _save_grid(images, path: Path, title: str) -> None:
@@ -231,23 +239,26 @@ def _plot_noise(n: int, d: int, device):
     """Seeded noise for plots, independent of the training generator."""
     import torch
 
-    return torch.randn(n, d, generator=torch.Generator(device=device).manual_seed(54321), device=device)
+    return torch.randn(n, d, generator=torch.Generator(device=device).manual_seed(54321),
+                       device=device)
 
 
 def doctor() -> int:
     """Print versions, the device and which datasets load offline."""
-    import numpy
+    from importlib.metadata import version
+
     import torch
-    import torchvision
 
     from . import __version__
     from .data import dataset_status
     from .device import get_device, quick_mode
 
     dev = get_device()
-    rows = [("eep596gan", __version__), ("python", platform.python_version()), ("torch", torch.__version__),
-            ("torchvision", torchvision.__version__), ("numpy", numpy.__version__),
-            ("device", str(dev) + (f" ({torch.cuda.get_device_name()})" if dev.type == "cuda" else "")),
+    rows = [("eep596gan", __version__), ("python", platform.python_version()),
+            ("torch", torch.version.__version__), ("torchvision", version("torchvision")),
+            ("numpy", version("numpy")),
+            ("device",
+             str(dev) + (f" ({torch.cuda.get_device_name()})" if dev.type == "cuda" else "")),
             ("cpu threads", str(torch.get_num_threads())), ("quick mode", str(quick_mode()))]
     rows += [(f"data: {k}", v) for k, v in dataset_status().items()]
     width = max(len(k) for k, _ in rows)

@@ -24,7 +24,8 @@ def _densities(x: Tensor, *ps: Tensor) -> list[Tensor]:
     for p in ps:
         p = torch.as_tensor(p, dtype=torch.float64).reshape(-1)
         if p.shape != x.shape:
-            raise ValueError(f"densities must be evaluated on the grid: shape {tuple(x.shape)}, got {tuple(p.shape)}")
+            raise ValueError(f"densities must be evaluated on the grid: shape {tuple(x.shape)}, "
+                             f"got {tuple(p.shape)}")
         if (p < 0).any():
             raise ValueError("densities must be non-negative")
         out.append(p)

@@ -1,4 +1,5 @@
-"""The lecture's losses: GAN costs on logits, their variations, the VAE's terms, pix2pix and CycleGAN.
+"""The lecture's losses: GAN costs on logits, their variations, the VAE's terms, pix2pix and
+CycleGAN.
 
 Every function here is a function of tensors; none imports a model (the layer table in
 CONTRIBUTING.md). `GAN_LOSSES` is the registry of GAN cost pairs: the trainer, the CLI and the
@@ -16,6 +17,8 @@ D while writing argmin: minimising *its* J^(G) would help the discriminator. The
 
 Logs of sigmoids go through softplus: -log sigmoid(a) = softplus(-a), -log(1 - sigmoid(a)) =
 softplus(a). They stay finite for logits of +-1000, where log(sigmoid(a)) gives -inf.
+
+Longer than 300 lines because it holds every equation of the lecture, so each one is found here.
 """
 
 from __future__ import annotations
@@ -64,7 +67,9 @@ _state = threading.local()
 
 @contextlib.contextmanager
 def unchecked():
-    """Skip the NaN scan of `check_logits` (a host sync on GPU) inside a trainer that checks itself."""
+    """Skip the NaN scan of `check_logits` (a host sync on GPU) inside a trainer that checks
+    itself.
+    """
     before = getattr(_state, "skip_values", False)
     _state.skip_values = True
     try:
@@ -129,7 +134,9 @@ def generator_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
 
 
 def optimal_discriminator(p_data: Tensor, p_model: Tensor) -> Tensor:
-    """D*(x) = p_data(x) / (p_data(x) + p_model(x)) elementwise (broadcast); 1/2 where both are 0."""
+    """D*(x) = p_data(x) / (p_data(x) + p_model(x)) elementwise (broadcast); 1/2 where both
+    are 0.
+    """
     p_data, p_model = torch.as_tensor(p_data), torch.as_tensor(p_model)
     if not (p_data.is_floating_point() or p_model.is_floating_point()):
         p_data = p_data.double()
@@ -142,7 +149,9 @@ def optimal_discriminator(p_data: Tensor, p_model: Tensor) -> Tensor:
 
 
 def game_value(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """V(D, G) = E_x log D(x) + E_z log(1 - D(G(z))) = -2 J^(D) (slide "Minmax Game Optimization")."""
+    """V(D, G) = E_x log D(x) + E_z log(1 - D(G(z))) = -2 J^(D)
+    (slide "Minmax Game Optimization").
+    """
     return -2.0 * discriminator_loss(real_logits, fake_logits)
 
 
@@ -196,7 +205,8 @@ def gradient_penalty(critic, x_real: Tensor, x_fake: Tensor, generator=None, y=N
         y: optional labels for a conditional critic.
     """
     if x_real.shape != x_fake.shape:
-        raise ValueError(f"x_real {tuple(x_real.shape)} and x_fake {tuple(x_fake.shape)} differ in shape")
+        raise ValueError(f"x_real {tuple(x_real.shape)} and x_fake {tuple(x_fake.shape)} "
+                         "differ in shape")
     m = x_real.shape[0]
     eps = torch.rand(m, *([1] * (x_real.dim() - 1)), device=x_real.device, generator=generator)
     x_hat = (eps * x_real + (1 - eps) * x_fake.detach()).requires_grad_(True)
@@ -325,5 +335,6 @@ def cycle_consistency_loss(x: Tensor, x_cycled: Tensor) -> Tensor:
     """E |F(G(x)) - x| (mean absolute error): CycleGAN's L1 cycle loss for one direction."""
     if not isinstance(x, Tensor) or not isinstance(x_cycled, Tensor) or x.shape != x_cycled.shape:
         got = [tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__ for t in (x, x_cycled)]
-        raise ValueError(f"x and x_cycled must be tensors of the same shape; got {got[0]} and {got[1]}")
+        raise ValueError("x and x_cycled must be tensors of the same shape; "
+                         f"got {got[0]} and {got[1]}")
     return (x_cycled - x).abs().mean()

@@ -19,7 +19,9 @@ __all__ = ["count_calls", "time_calls", "linear_fit"]
 
 @contextmanager
 def count_calls(module: nn.Module):
-    """Count `module`'s forward calls inside the block: `with count_calls(m) as calls: ...; calls[0]`."""
+    """Count `module`'s forward calls inside the block:
+    `with count_calls(m) as calls: ...; calls[0]`.
+    """
     calls = [0]
 
     def hook(*_):
@@ -33,7 +35,9 @@ def count_calls(module: nn.Module):
 
 
 def time_calls(fn: Callable[[int], object], sizes: Sequence[int], repeats: int = 3) -> np.ndarray:
-    """Wall-clock seconds of fn(n) for each n in sizes: the fastest of `repeats` runs (after a warm-up)."""
+    """Wall-clock seconds of fn(n) for each n in sizes: the fastest of `repeats` runs (after a
+    warm-up).
+    """
     if repeats < 1 or not len(sizes):
         raise ValueError(f"need repeats >= 1 and at least one size; got {repeats}, {list(sizes)}")
     fn(int(sizes[0]))  # warm-up: first calls pay for allocations and lazy initialisation
@@ -52,7 +56,8 @@ def linear_fit(x, y) -> tuple[float, float, float]:
     """Least-squares line y ~ slope * x + intercept; returns (slope, intercept, r2)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"need x and y of one shape with at least 2 points; got {x.shape}, {y.shape}")
+        raise ValueError("need x and y of one shape with at least 2 points; "
+                         f"got {x.shape}, {y.shape}")
     slope, intercept = np.polyfit(x, y, 1)
     residual = y - (slope * x + intercept)
     total = ((y - y.mean()) ** 2).sum()

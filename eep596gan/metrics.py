@@ -88,7 +88,8 @@ def mode_coverage(samples, name: str = "ring8", centers=None, sigma: float | Non
     centers = _as_float64(centers, "centers", ndim=2)
     x = _as_float64(samples, "samples", ndim=2)
     if x.shape[1] != 2 or centers.shape[1] != 2:
-        raise ValueError(f"samples and centers must be 2-D points (n, 2); got {tuple(x.shape)} and {tuple(centers.shape)}")
+        raise ValueError(f"samples and centers must be 2-D points (n, 2); got {tuple(x.shape)} "
+                         f"and {tuple(centers.shape)}")
     if len(x) == 0 or len(centers) == 0:
         raise ValueError("need at least one sample and one center")
     if not sigma > 0:
@@ -110,7 +111,8 @@ def _check_images(x, dataset: str, what: str) -> Tensor:
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     shape = IMAGE_SHAPES.get(dataset)
     if shape is None:
-        raise ValueError(f"unknown image dataset {dataset!r}; valid names are: {', '.join(IMAGE_SHAPES)}")
+        raise ValueError(f"unknown image dataset {dataset!r}; "
+                         f"valid names are: {', '.join(IMAGE_SHAPES)}")
     if x.dim() == 3 and x.shape[1:] == shape[1:]:
         x = x.unsqueeze(1)  # (m, H, W) -> (m, 1, H, W)
     if x.dim() != 4 or tuple(x.shape[1:]) != shape:
@@ -119,7 +121,8 @@ def _check_images(x, dataset: str, what: str) -> Tensor:
             f"got {tuple(x.shape)}. Reshape with x.view(-1, {', '.join(map(str, shape))})"
         )
     if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contains NaN or infinite pixels: the generator has probably diverged")
+        raise ValueError(f"{what} contains NaN or infinite pixels: "
+                         "the generator has probably diverged")
     return x.detach()
 
 
@@ -129,7 +132,8 @@ def features(x, dataset: str = "digits", device=None, batch_size: int = 1000) ->
     x = _check_images(x, dataset, "x")
     net = feature_extractor(dataset, device)
     dev = next(net.parameters()).device
-    out = [net(x[i : i + batch_size].to(dev, torch.float32)).cpu() for i in range(0, len(x), batch_size)]
+    out = [net(x[i : i + batch_size].to(dev, torch.float32)).cpu()
+           for i in range(0, len(x), batch_size)]
     return torch.cat(out) if out else torch.zeros(0, FEATURE_DIM)
 
 
@@ -143,7 +147,9 @@ def feature_stats(x, dataset: str = "digits", device=None) -> tuple[Tensor, Tens
 
 # ---------------------------------------------------------------------------- Fréchet distance
 def _psd_sqrt(a: Tensor) -> Tensor:
-    """Square root of a symmetric positive semi-definite matrix via eigh (negative rounding -> 0)."""
+    """Square root of a symmetric positive semi-definite matrix via eigh
+    (negative rounding -> 0).
+    """
     w, v = torch.linalg.eigh((a + a.T) / 2)
     return (v * w.clamp(min=0).sqrt()) @ v.T
 
@@ -196,17 +202,20 @@ def frechet_distance(x_a, x_b, dataset: str = "digits", device=None) -> float:
 # ---------------------------------------------------------------------------- precision / recall
 def _kth_neighbour_radii(points: Tensor, k: int, chunk: int) -> Tensor:
     """Distance from each point to its k-th nearest other point (n,)."""
-    radii = [torch.cdist(points[i : i + chunk], points).kthvalue(k + 1, dim=1).values for i in range(0, len(points), chunk)]
+    radii = [torch.cdist(points[i : i + chunk], points).kthvalue(k + 1, dim=1).values
+             for i in range(0, len(points), chunk)]
     return torch.cat(radii)  # k + 1: the point itself is its own nearest neighbour at distance 0
 
 
 def _inside_manifold(queries: Tensor, points: Tensor, radii: Tensor, chunk: int) -> Tensor:
     """For each query: does it fall inside any ball (points[j], radii[j])? (q,) bool."""
-    hits = [(torch.cdist(queries[i : i + chunk], points) <= radii).any(dim=1) for i in range(0, len(queries), chunk)]
+    hits = [(torch.cdist(queries[i : i + chunk], points) <= radii).any(dim=1)
+            for i in range(0, len(queries), chunk)]
     return torch.cat(hits)
 
 
-def precision_recall(real, fake, k: int = 3, dataset: str | None = None, device=None, chunk: int = 1024) -> dict:
+def precision_recall(real, fake, k: int = 3, dataset: str | None = None, device=None,
+                     chunk: int = 1024) -> dict:
     """Improved precision and recall (Kynkäänniemi et al. 2019).
 
     precision = fraction of fake samples inside the real manifold (sample quality);
@@ -228,9 +237,11 @@ def precision_recall(real, fake, k: int = 3, dataset: str | None = None, device=
     real, fake = _as_float64(real, "real"), _as_float64(fake, "fake")
     real, fake = (x.reshape(len(x), -1) if x.dim() != 2 else x for x in (real, fake))
     if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake must have the same dimension; got {tuple(real.shape)} and {tuple(fake.shape)}")
+        raise ValueError(f"real and fake must have the same dimension; got {tuple(real.shape)} "
+                         f"and {tuple(fake.shape)}")
     if not 1 <= k < min(len(real), len(fake)):
-        raise ValueError(f"need 1 <= k < number of points in each set; got k={k}, {len(real)} real, {len(fake)} fake")
+        raise ValueError(f"need 1 <= k < number of points in each set; got k={k}, "
+                         f"{len(real)} real, {len(fake)} fake")
     real_radii = _kth_neighbour_radii(real, k, chunk)
     fake_radii = _kth_neighbour_radii(fake, k, chunk)
     return {
@@ -255,7 +266,8 @@ class ModeCoverage:
         self.total = None
 
     def __call__(self, trainer, step: int) -> None:
-        z = torch.randn(self.n, trainer.config.latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        z = torch.randn(self.n, trainer.config.latent_dim,
+                        generator=torch.Generator().manual_seed(self.seed))
         cov = mode_coverage(trainer.sample(z=z).cpu(), self.name)
         self.steps.append(int(step))
         self.modes.append(cov["modes_captured"])
@@ -285,7 +297,8 @@ def describe_samples(generator: nn.Module, z: Tensor, y: Tensor | None = None,
     was_training = generator.training
     generator.eval()
     try:
-        x = (generator(z.to(device)) if y is None else generator(z.to(device), y.to(device))).float().cpu()
+        x = (generator(z.to(device)) if y is None
+             else generator(z.to(device), y.to(device))).float().cpu()
     finally:
         generator.train(was_training)
     with torch.enable_grad():  # the classifier trains itself on first use
@@ -308,7 +321,8 @@ def independent_bernoulli_nll(x_train: Tensor, x_test: Tensor, clip: float = 1e-
         the NLL of each test image, shape (m,).
     """
     if x_train.shape[1:] != x_test.shape[1:]:
-        raise ValueError(f"x_train {tuple(x_train.shape)} and x_test {tuple(x_test.shape)} need one image shape")
+        raise ValueError(f"x_train {tuple(x_train.shape)} and x_test {tuple(x_test.shape)} "
+                         "need one image shape")
     if not 0 < clip < 0.5:
         raise ValueError(f"clip must lie in (0, 0.5); got {clip}")
     p = x_train.double().mean(0).clamp(clip, 1 - clip)  # (...,) the MLE of each pixel
@@ -317,8 +331,10 @@ def independent_bernoulli_nll(x_train: Tensor, x_test: Tensor, clip: float = 1e-
 
 
 @torch.no_grad()
-def importance_log_likelihood(vae: VAE, x: Tensor, k: int = 256, generator: torch.Generator | None = None) -> Tensor:
-    """Importance-sampled log p(x) = log E_{z~q(z|x)} [p(z) p(x|z) / q(z|x)] with k draws (IWAE bound).
+def importance_log_likelihood(vae: VAE, x: Tensor, k: int = 256,
+                              generator: torch.Generator | None = None) -> Tensor:
+    """Importance-sampled log p(x) = log E_{z~q(z|x)} [p(z) p(x|z) / q(z|x)] with k draws
+    (IWAE bound).
 
     With k=1 its expectation is the ELBO; it rises towards log p(x) as k grows (Burda et al. 2016).
 

@@ -43,15 +43,19 @@ class Recipe:
 
 # Plain GANs on ring8 collapse to a few modes on many seeds (lecture 06 shows it); packing two
 # samples per discriminator input covers all eight, and a high lr with decay sharpens the modes.
-_POINTS = Recipe("gan", latent_dim=8, steps=6000, batch_size=256, lr=2e-3, hidden=(128, 128, 128), pack=2)
+_POINTS = Recipe("gan", latent_dim=8, steps=6000, batch_size=256, lr=2e-3, hidden=(128, 128, 128),
+                 pack=2)
 _RECIPES = {
     ("gan", "points"): _POINTS,
     # batch norm in the MLP generator takes digits from blobs (Fréchet ~300) to digits (~30)
-    ("gan", "digits"): Recipe("gan", latent_dim=32, steps=3000, batch_size=64, lr=2e-4, hidden=(256, 512),
-                              batchnorm=True),
-    ("dcgan", "digits"): Recipe("dcgan", latent_dim=32, steps=3000, batch_size=64, lr=2e-4, width=32, decay=False),
-    ("gan", "mnist"): Recipe("gan", latent_dim=64, steps=10000, batch_size=128, lr=2e-4, hidden=(512, 512)),
-    ("dcgan", "mnist"): Recipe("dcgan", latent_dim=64, steps=5000, batch_size=64, lr=2e-4, width=64),
+    ("gan", "digits"): Recipe("gan", latent_dim=32, steps=3000, batch_size=64, lr=2e-4,
+                              hidden=(256, 512), batchnorm=True),
+    ("dcgan", "digits"): Recipe("dcgan", latent_dim=32, steps=3000, batch_size=64, lr=2e-4,
+                                width=32, decay=False),
+    ("gan", "mnist"): Recipe("gan", latent_dim=64, steps=10000, batch_size=128, lr=2e-4,
+                             hidden=(512, 512)),
+    ("dcgan", "mnist"): Recipe("dcgan", latent_dim=64, steps=5000, batch_size=64, lr=2e-4,
+                               width=64),
 }
 
 
@@ -70,10 +74,12 @@ def recipe(kind: str, data: str, **overrides) -> Recipe:
     return replace(_RECIPES[(kind, group)], **overrides)
 
 
-def build_gan(r: Recipe, shape: tuple[int, ...], num_classes: int | None = None) -> tuple[nn.Module, nn.Module]:
+def build_gan(r: Recipe, shape: tuple[int, ...],
+              num_classes: int | None = None) -> tuple[nn.Module, nn.Module]:
     """A fresh (generator, discriminator) pair for samples of `shape`, e.g. (2,) or (1, 8, 8)."""
     if r.kind == "gan":
-        return (MLPGenerator(r.latent_dim, shape, hidden=r.hidden, num_classes=num_classes, batchnorm=r.batchnorm),
+        return (MLPGenerator(r.latent_dim, shape, hidden=r.hidden, num_classes=num_classes,
+                             batchnorm=r.batchnorm),
                 MLPDiscriminator(shape, hidden=r.hidden, num_classes=num_classes, pack=r.pack))
     return (DCGANGenerator(r.latent_dim, shape, width=r.width, num_classes=num_classes),
             DCGANDiscriminator(shape, width=r.width, num_classes=num_classes))
@@ -81,10 +87,13 @@ def build_gan(r: Recipe, shape: tuple[int, ...], num_classes: int | None = None)
 
 def trainer_from_recipe(r: Recipe, shape, *, num_classes: int | None = None, seed: int = 0,
                         device=None) -> GANTrainer:
-    """A fresh (G, D) for samples of `shape` in a `GANTrainer` with `r`'s k, lr, betas, loss and decay."""
+    """A fresh (G, D) for samples of `shape` in a `GANTrainer` with `r`'s k, lr, betas, loss and
+    decay.
+    """
     generator, discriminator = build_gan(r, tuple(shape), num_classes=num_classes)
-    return GANTrainer(generator, discriminator, latent_dim=r.latent_dim, k=r.k, lr=r.lr, betas=r.betas,
-                      loss=r.loss, device=device, seed=seed, decay_steps=r.steps if r.decay else None)
+    return GANTrainer(generator, discriminator, latent_dim=r.latent_dim, k=r.k, lr=r.lr,
+                      betas=r.betas, loss=r.loss, device=device, seed=seed,
+                      decay_steps=r.steps if r.decay else None)
 
 
 @dataclass(frozen=True)

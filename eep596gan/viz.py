@@ -3,6 +3,9 @@
 Every function returns the matplotlib Figure it drew on (pass `ax=` to draw into your own), so a
 notebook can add titles; none calls `plt.show()`. Images are tensors (m, C, H, W) in [-1, 1].
 The interactive explorers built on these are in `eep596gan.widgets`.
+
+Longer than 300 lines because every static figure of the course lives here, so a student looks
+for a plot in one place; the sections (images, curves, the plane, latent walks) share helpers.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ def _device(module) -> torch.device:
 
 @contextlib.contextmanager
 def _evaluating(module):
-    """Eval mode (batch norm uses its running statistics) and no grad; the mode is restored after."""
+    """Eval mode (batch norm uses its running statistics) and no grad; the mode is restored
+    after.
+    """
     was_training = module.training
     module.eval()
     try:
@@ -79,7 +84,9 @@ def image_grid(x, nrow: int = 8, ax=None, title: str | None = None) -> Figure:
 
 
 def save_image_grid(x, path, nrow: int = 8) -> Path:
-    """Write images (m, C, H, W) in [-1, 1] as one PNG grid (torchvision's layout); returns the path."""
+    """Write images (m, C, H, W) in [-1, 1] as one PNG grid (torchvision's layout); returns the
+    path.
+    """
     from torchvision.utils import save_image
 
     path = Path(path)
@@ -99,7 +106,8 @@ def _smooth(y: np.ndarray, window: int) -> np.ndarray:
 def _series(history: dict, *keys: str) -> list[np.ndarray]:
     missing = [k for k in keys if k not in history]
     if missing:
-        raise KeyError(f"history has no {missing}; it has {sorted(history)} (use GANTrainer.fit's return value)")
+        raise KeyError(f"history has no {missing}; it has {sorted(history)} "
+                       "(use GANTrainer.fit's return value)")
     return [np.asarray(torch.as_tensor(history[k], dtype=torch.float64)) for k in keys]
 
 
@@ -116,7 +124,8 @@ def plot_losses(history: dict, ax=None, smooth: int | None = None) -> Figure:
     d_loss, g_loss = _series(history, "d_loss", "g_loss")
     steps = np.arange(1, len(d_loss) + 1)
     smooth = smooth if smooth is not None else (len(steps) // 50 if len(steps) > 100 else 1)
-    for y, label, color in ((d_loss, "discriminator $J^{(D)}$", "C0"), (g_loss, "generator $J^{(G)}$", "C1")):
+    for y, label, color in ((d_loss, "discriminator $J^{(D)}$", "C0"),
+                            (g_loss, "generator $J^{(G)}$", "C1")):
         if smooth > 1:
             ax.plot(steps, y, color=color, alpha=0.25, lw=0.8)
             ax.plot(steps, _smooth(y, smooth), color=color, label=f"{label} (mean of {smooth})")
@@ -141,7 +150,8 @@ def plot_d_outputs(history: dict, ax=None) -> Figure:
     return fig
 
 
-def plot_d_histogram(real, fake, *, logits: bool = True, bins: int = 30, ax=None, title: str | None = None) -> Figure:
+def plot_d_histogram(real, fake, *, logits: bool = True, bins: int = 30, ax=None,
+                     title: str | None = None) -> Figure:
     """Histograms of D's probabilities on real and on fake samples; returns the Figure.
 
     Args:
@@ -153,7 +163,8 @@ def plot_d_histogram(real, fake, *, logits: bool = True, bins: int = 30, ax=None
     if logits:
         real, fake = real.sigmoid(), fake.sigmoid()
     elif ((real < 0) | (real > 1)).any() or ((fake < 0) | (fake > 1)).any():
-        raise ValueError("with logits=False the inputs must be probabilities in [0, 1]; pass logits=True for logits")
+        raise ValueError("with logits=False the inputs must be probabilities in [0, 1]; "
+                         "pass logits=True for logits")
     edges = np.linspace(0, 1, bins + 1)
     ax.hist(real.numpy(), bins=edges, alpha=0.6, label=f"real (mean {float(real.mean()):.2f})")
     ax.hist(fake.numpy(), bins=edges, alpha=0.6, label=f"fake (mean {float(fake.mean()):.2f})")
@@ -174,7 +185,8 @@ def _d_surface(discriminator, lo: float, hi: float, resolution: int):
     """D(x) = sigmoid(logit) on a resolution^2 grid over [lo, hi]^2, on D's device."""
     ticks = torch.linspace(lo, hi, resolution)
     gx, gy = torch.meshgrid(ticks, ticks, indexing="xy")  # (R, R) each
-    grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1).to(_device(discriminator))  # (R*R, 2)
+    grid = (torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)  # (R*R, 2)
+            .to(_device(discriminator)))
     # a PacGAN discriminator judges `pack` samples at once: show D on `pack` copies of each point
     grid = grid.repeat_interleave(getattr(discriminator, "pack", 1), dim=0)
     with _evaluating(discriminator):
@@ -182,7 +194,8 @@ def _d_surface(discriminator, lo: float, hi: float, resolution: int):
     return gx.numpy(), gy.numpy(), prob.numpy()
 
 
-def plot_2d(samples, real=None, discriminator=None, ax=None, lim=None, title: str | None = None, centers=None, resolution: int = 120) -> Figure:
+def plot_2d(samples, real=None, discriminator=None, ax=None, lim=None, title: str | None = None,
+            centers=None, resolution: int = 120) -> Figure:
     """Fake 2-D samples over real ones, with D(x) as a filled contour behind them.
 
     Args:
@@ -229,7 +242,8 @@ def interpolate(z0: Tensor, z1: Tensor, steps: int = 8, method: str = "linear") 
         raise ValueError(f"method must be 'linear' or 'slerp'; got {method!r}")
     z0, z1 = torch.as_tensor(z0).reshape(-1), torch.as_tensor(z1).reshape(-1)
     if z0.shape != z1.shape or steps < 2:
-        raise ValueError(f"need two latents of one shape and steps >= 2; got {tuple(z0.shape)}, {tuple(z1.shape)}, steps={steps}")
+        raise ValueError(f"need two latents of one shape and steps >= 2; got {tuple(z0.shape)}, "
+                         f"{tuple(z1.shape)}, steps={steps}")
     a, b = z0.double(), z1.to(z0.device).double()
     t = torch.linspace(0, 1, steps, dtype=torch.float64, device=a.device)[:, None]  # (steps, 1)
     cos = (a @ b) / (a.norm() * b.norm()).clamp(min=1e-12)
@@ -245,10 +259,13 @@ def generate(generator, z: Tensor, y=None) -> Tensor:
     """G(z) on the CPU, computed on G's device in eval mode (a label y is repeated for each z)."""
     z = z.to(_device(generator))
     with _evaluating(generator):
-        return (generator(z) if y is None else generator(z, torch.as_tensor(y).to(z.device).expand(len(z)))).cpu()
+        return (generator(z) if y is None
+                else generator(z, torch.as_tensor(y).to(z.device).expand(len(z)))).cpu()
 
 
-def plot_interpolation(generator, z0=None, z1=None, steps: int = 8, method: str = "linear", latent_dim: int | None = None, y=None, seed: int = 0, ax=None, title: str | None = None) -> Figure:
+def plot_interpolation(generator, z0=None, z1=None, steps: int = 8, method: str = "linear",
+                       latent_dim: int | None = None, y=None, seed: int = 0, ax=None,
+                       title: str | None = None) -> Figure:
     """A row of images G(z) along the path from z0 to z1 (random ends from `seed` when omitted)."""
     if z0 is None or z1 is None:
         if latent_dim is None:
@@ -256,10 +273,12 @@ def plot_interpolation(generator, z0=None, z1=None, steps: int = 8, method: str 
         z0, z1 = torch.randn(2, latent_dim, generator=torch.Generator().manual_seed(seed))
     x = generate(generator, interpolate(z0, z1, steps, method).float(), y)
     fig, ax = _axes(ax, figsize=(steps, 1.5))
-    return image_grid(x, nrow=steps, ax=ax, title=title or f"{method} interpolation from $z_0$ to $z_1$")
+    return image_grid(x, nrow=steps, ax=ax,
+                      title=title or f"{method} interpolation from $z_0$ to $z_1$")
 
 
-def animate_snapshots(snapshots, kind: str = "2d", interval: int = 200, real=None, lim=None, nrow: int = 8) -> animation.FuncAnimation:
+def animate_snapshots(snapshots, kind: str = "2d", interval: int = 200, real=None, lim=None,
+                      nrow: int = 8) -> animation.FuncAnimation:
     """An animation with one frame per (step, tensor) snapshot; show it with `to_html`.
 
     Args:
@@ -271,11 +290,13 @@ def animate_snapshots(snapshots, kind: str = "2d", interval: int = 200, real=Non
         A `FuncAnimation` whose figure is already closed (it would otherwise show once more).
     """
     if kind not in ("2d", "images") or not snapshots:
-        raise ValueError(f"need kind '2d' or 'images' and at least one snapshot; got {kind!r}, {len(snapshots)}")
+        raise ValueError("need kind '2d' or 'images' and at least one snapshot; "
+                         f"got {kind!r}, {len(snapshots)}")
     steps = [int(s) for s, _ in snapshots]
     if kind == "2d":
         frames = [_points(x, "snapshot") for _, x in snapshots]
-        fig = plot_2d(frames[0], real=real, lim=lim or 1.15 * max([1.0] + [np.abs(f).max() for f in frames if f.size]))
+        fig = plot_2d(frames[0], real=real,
+                      lim=lim or 1.15 * max([1.0] + [np.abs(f).max() for f in frames if f.size]))
         artist = fig.axes[0].collections[-1]  # the fake scatter
         set_frame = artist.set_offsets
     else:
@@ -331,7 +352,8 @@ def fill_in_frames(x: Tensor, counts: Sequence[int]) -> Tensor:
     if any(not 0 <= int(k) <= d for k in counts) or not len(counts):
         raise ValueError(f"counts must be pixel counts in [0, {d}]; got {list(counts)}")
     flat = 2 * x.flatten(1).float() - 1  # (m, d) in {-1, 1}
-    drawn = torch.arange(d, device=x.device)[None, None, :] < torch.as_tensor(list(counts), device=x.device)[None, :, None]
+    drawn = (torch.arange(d, device=x.device)[None, None, :]
+             < torch.as_tensor(list(counts), device=x.device)[None, :, None])
     frames = torch.where(drawn, flat[:, None, :], 0.0)  # (m, len(counts), d)
     return frames.reshape(-1, *x.shape[1:])
 

@@ -30,7 +30,8 @@ def in_kernel() -> bool:
             and importlib.util.find_spec("ipywidgets") is not None)
 
 
-def latent_explorer(generator, latent_dim: int, n_sliders: int = 4, seed: int = 0, y=None, mode: str = "auto", values=(-3, -1.5, 0, 1.5, 3)):
+def latent_explorer(generator, latent_dim: int, n_sliders: int = 4, seed: int = 0, y=None,
+                    mode: str = "auto", values=(-3, -1.5, 0, 1.5, 3)):
     """Explore G's latent space: a seed slider plus sliders on the first latent coordinates.
 
     Args:
@@ -49,13 +50,16 @@ def latent_explorer(generator, latent_dim: int, n_sliders: int = 4, seed: int = 
         mode = "widget" if in_kernel() else "static"
     if mode == "static":
         x = sweep_images(generator, latent_dim, coords, values, seed, y)
-        return image_grid(x, nrow=len(values), title=f"rows: z[0..{len(coords) - 1}] swept over {list(values)}")
+        return image_grid(x, nrow=len(values),
+                          title=f"rows: z[0..{len(coords) - 1}] swept over {list(values)}")
     try:
         import ipywidgets as widgets
     except ImportError:
-        raise ImportError("latent_explorer(mode='widget') needs ipywidgets: pip install ipywidgets") from None
+        raise ImportError("latent_explorer(mode='widget') needs ipywidgets: "
+                          "pip install ipywidgets") from None
     seed_slider = widgets.IntSlider(value=seed, min=0, max=999, description="seed")
-    sliders = [widgets.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{c}]") for c in coords]
+    sliders = [widgets.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{c}]")
+               for c in coords]
     image = widgets.Image(format="png")
 
     def redraw(_=None):  # the seed draws z; the sliders then set its first coordinates
@@ -79,10 +83,12 @@ def _explore_once(data: str, steps: int, k: int, loss: str, seed: int, device, p
     trainer = trainer_from_recipe(r, (2,), seed=seed, device=device)
     track = ModeCoverage(data)
     x = sample_2d(data, 10_000, seed=seed)
-    trainer.fit(x, steps, r.batch_size, progress=progress, callbacks=[track], callback_every=max(1, steps // 10))
+    trainer.fit(x, steps, r.batch_size, progress=progress, callbacks=[track],
+                callback_every=max(1, steps // 10))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     lim = 2.6 if data == "ring8" else 5.0
-    plot_2d(trainer.sample(z=torch.randn(1000, r.latent_dim, generator=torch.Generator().manual_seed(0))),
+    plot_2d(trainer.sample(z=torch.randn(1000, r.latent_dim,
+                                         generator=torch.Generator().manual_seed(0))),
                 real=x[:1000], discriminator=trainer.discriminator, ax=axes[0], lim=lim,
                 title=f"{data}, k={k}, {loss}: {track.modes[-1]}/{track.total} modes")
     plot_losses(trainer.history, ax=axes[1])
@@ -91,8 +97,9 @@ def _explore_once(data: str, steps: int, k: int, loss: str, seed: int, device, p
     return fig
 
 
-def training_explorer(data: str = "ring8", steps: int = 1000, k: int = 1, loss: str = "nonsaturating",
-                      seed: int = 0, mode: str = "auto", device=None):
+def training_explorer(data: str = "ring8", steps: int = 1000, k: int = 1,
+                      loss: str = "nonsaturating", seed: int = 0, mode: str = "auto",
+                      device=None):
     """Train a short plain GAN on 2-D `data` with k D-steps per G-step and `loss`, and show it.
 
     Args:
@@ -120,7 +127,8 @@ def training_explorer(data: str = "ring8", steps: int = 1000, k: int = 1, loss: 
         def run(_=None):
             out.clear_output()
             with out:
-                fig = _explore_once(data, steps_box.value, k_box.value, loss_box.value, seed, device, True)
+                fig = _explore_once(data, steps_box.value, k_box.value, loss_box.value, seed,
+                                    device, True)
                 display(fig)
                 plt.close(fig)
 

@@ -1,4 +1,5 @@
-"""Autoregressive models: MADE's masks, exact normalised likelihoods, sampling, the CharLM, training."""
+"""Autoregressive models: MADE's masks, exact normalised likelihoods, sampling and completion,
+the CharLM, training."""
 
 import itertools
 import math
@@ -9,8 +10,14 @@ import torch.nn.functional as F
 from ar_models import sharpened_2x2_model
 
 from eep596gan.data import load_images
-from eep596gan.likelihood import ARTrainer
-from eep596gan.models.autoregressive import DEFAULT_VOCAB, CharLM, PixelAR, binarize, load_corpus
+from eep596gan.models.autoregressive import (
+    DEFAULT_VOCAB,
+    CharLM,
+    PixelAR,
+    binarize,
+    load_corpus,
+)
+from eep596gan.train import ARTrainer
 
 
 def _bits(m, shape, seed=0, dtype=torch.float64):
@@ -18,7 +25,8 @@ def _bits(m, shape, seed=0, dtype=torch.float64):
 
 
 def _all_2x2_images():
-    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=4)), dtype=torch.float64).view(16, 1, 2, 2)
+    images = torch.tensor(list(itertools.product([0.0, 1.0], repeat=4)), dtype=torch.float64)
+    return images.view(16, 1, 2, 2)
 
 
 # ---------------------------------------------------------------------------------- PixelAR
@@ -26,7 +34,8 @@ def test_pixelar_logit_i_depends_only_on_pixels_before_i():
     torch.manual_seed(0)
     model = PixelAR((1, 4, 4), hidden=(32, 32)).double()
     x = _bits(1, (1, 4, 4)).flatten()
-    jac = torch.autograd.functional.jacobian(lambda v: model(v.view(1, 1, 4, 4)).flatten(), x)  # (16, 16)
+    jac = torch.autograd.functional.jacobian(  # (16, 16)
+        lambda v: model(v.view(1, 1, 4, 4)).flatten(), x)
     assert torch.count_nonzero(jac.triu()) == 0  # no path from pixel j >= i to logit i
     assert torch.count_nonzero(jac.tril(-1)) == 16 * 15 // 2  # and every j < i reaches logit i
     # the same by perturbation: flipping pixel j changes no logit i <= j
@@ -83,6 +92,61 @@ def test_pixelar_sampling_is_one_network_call_per_pixel_and_seeded():
     assert torch.equal(x, model.sample(6, generator=torch.Generator().manual_seed(1)))
 
 
+# ------------------------------------------------------------------ PixelAR.complete
+def test_complete_keeps_the_observed_pixels_and_fills_the_rest_with_bits():
+    torch.manual_seed(0)
+    model = PixelAR((1, 4, 4), hidden=(16,))
+    x = _bits(5, (1, 4, 4), dtype=torch.float32)
+    out = model.complete(x, 7, generator=torch.Generator().manual_seed(1))
+    assert out.shape == x.shape and set(out.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(out.flatten(1)[:, :7], x.flatten(1)[:, :7])
+    assert torch.equal(model.complete(x, 16), x)  # everything observed: nothing to draw
+
+
+def test_complete_with_nothing_observed_is_pixelar_sample():
+    torch.manual_seed(0)
+    model = PixelAR((1, 4, 4), hidden=(16,))
+    out = model.complete(torch.ones(6, 1, 4, 4), 0, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(out, model.sample(6, generator=torch.Generator().manual_seed(3)))
+
+
+def test_complete_draws_from_the_models_conditional_distribution():
+    model = sharpened_2x2_model(seed=4)
+    n, observed = 20000, (1.0, 0.0)
+    x = torch.tensor([*observed, 0.0, 0.0], dtype=torch.float64).view(1, 1, 2, 2)
+    x = x.repeat(n, 1, 1, 1)
+    out = model.complete(x, 2, generator=torch.Generator().manual_seed(0))
+    out = out.flatten(1)[:, 2:]  # (n, 2)
+    freq = torch.bincount((2 * out[:, 0] + out[:, 1]).long(), minlength=4).double() / n
+    # reference: p(x_3, x_4 | x_1, x_2) = p(x) / sum over the 4 completions, by enumeration
+    rest = torch.tensor(list(itertools.product([0.0, 1.0], repeat=2)), dtype=torch.float64)
+    given = torch.tensor(observed, dtype=torch.float64).expand(4, 2)
+    full = torch.cat([given, rest], 1).view(4, 1, 2, 2)
+    with torch.no_grad():
+        p = torch.softmax(model.log_prob(full), 0)
+    assert p.max() - p.min() > 0.1  # the conditional is far from uniform: the test can fail
+    assert torch.all((freq - p).abs() <= 4.5 * torch.sqrt(p * (1 - p) / n) + 1e-12)
+
+
+def test_complete_refuses_bad_pixel_counts_and_non_binary_images():
+    model = PixelAR((1, 2, 2), hidden=(4,))
+    with pytest.raises(ValueError, match=r"n_observed must lie in \[0, 4\]"):
+        model.complete(_bits(2, (1, 2, 2), dtype=torch.float32), 5)
+    with pytest.raises(ValueError, match="binarize"):
+        model.complete(torch.full((2, 1, 2, 2), 0.5), 1)
+
+
+def test_complete_and_sample_with_a_progress_bar_draw_the_same_pixels():
+    torch.manual_seed(0)
+    model = PixelAR((1, 2, 2), hidden=(4,))
+    x = _bits(3, (1, 2, 2), dtype=torch.float32)
+    quiet = model.complete(x, 1, generator=torch.Generator().manual_seed(5))
+    shown = model.complete(x, 1, generator=torch.Generator().manual_seed(5), progress=True)
+    assert torch.equal(quiet, shown)
+    assert torch.equal(model.sample(3, generator=torch.Generator().manual_seed(6), progress=True),
+                       model.sample(3, generator=torch.Generator().manual_seed(6)))
+
+
 def test_binarize_thresholds_images_in_minus_one_one():
     x = torch.tensor([-1.0, -0.2, 0.0, 0.3, 1.0])
     assert binarize(x).tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
@@ -101,14 +165,16 @@ def test_pixelar_refuses_bad_input_with_clear_messages():
     with pytest.raises(ValueError, match="only 0 and 1"):
         ARTrainer(model, device="cpu").fit(torch.rand(10, 1, 4, 4), 1, progress=False)
     with pytest.raises(ValueError, match="token ids for a text model"):
-        ARTrainer(model, device="cpu").fit(torch.zeros(10, 1, 4, 4, dtype=torch.int64), 1, progress=False)
+        ARTrainer(model, device="cpu").fit(torch.zeros(10, 1, 4, 4, dtype=torch.int64), 1,
+                                           progress=False)
 
 
 def _train_pixelar(seed, steps, hidden=(128,)):
     torch.manual_seed(0)
     model = PixelAR((1, 8, 8), hidden=hidden)
     x = binarize(load_images("digits")[0])
-    history = ARTrainer(model, lr=2e-3, device="cpu", seed=seed, sync_every=40).fit(x, steps, 64, progress=False)
+    trainer = ARTrainer(model, lr=2e-3, device="cpu", seed=seed, sync_every=40)
+    history = trainer.fit(x, steps, 64, progress=False)
     return model, x, history
 
 
@@ -134,7 +200,8 @@ def test_ar_trainer_stops_on_nan_naming_the_step():
     with torch.no_grad():
         model.direct.weight.fill_(float("nan"))
     with pytest.raises(FloatingPointError, match=r"nll became nan at step 1 .*lower learning rate"):
-        ARTrainer(model, device="cpu").fit(_bits(20, (1, 4, 4), dtype=torch.float32), 5, 4, progress=False)
+        ARTrainer(model, device="cpu").fit(_bits(20, (1, 4, 4), dtype=torch.float32), 5, 4,
+                                           progress=False)
 
 
 # ---------------------------------------------------------------------------------- CharLM
@@ -148,7 +215,8 @@ def test_charlm_encode_decode_round_trip_and_newline_is_begin_of_text():
 
 
 def test_charlm_unknown_character_error_says_how_to_extend_the_vocab():
-    with pytest.raises(ValueError, match=r"'\u00e9' \(U\+00E9\) at position 3 is not in the vocabulary.*CharLM\(vocab="):
+    with pytest.raises(ValueError, match=r"'\u00e9' \(U\+00E9\) at position 3 is not in the "
+                                         r"vocabulary.*CharLM\(vocab="):
         CharLM().encode("caf\u00e9")
     with pytest.raises(ValueError, match="not in the vocabulary"):
         CharLM(vocab="ab ").log_prob("abc")
@@ -234,9 +302,11 @@ def test_corpus_is_small_ascii_and_has_take_but_not_bake_me_to():
 def test_charlm_trained_briefly_scores_take_above_bake():
     torch.manual_seed(0)
     lm = CharLM(context=16, embed=16, hidden=128)
-    history = ARTrainer(lm, lr=3e-3, device="cpu", seed=0).fit(load_corpus(), 400, 128, progress=False)
+    trainer = ARTrainer(lm, lr=3e-3, device="cpu", seed=0)
+    history = trainer.fit(load_corpus(), 400, 128, progress=False)
     with torch.no_grad():
         take = lm.log_prob("NASA will take me to Moon").item()
         bake = lm.log_prob("NASA will bake me to Moon").item()
     assert 0 > take > bake + 2  # at least e^2 ~ 7x more likely
-    assert sum(history["nll"][-20:]) / 20 < math.log(len(DEFAULT_VOCAB) + 1) / 2  # well below uniform
+    # well below uniform
+    assert sum(history["nll"][-20:]) / 20 < math.log(len(DEFAULT_VOCAB) + 1) / 2

@@ -1,4 +1,5 @@
-"""Datasets: the embedded digits, the torchvision path on tiny IDX files, toy mixtures, the sampler."""
+"""Datasets: the registry, the embedded digits, the torchvision path on tiny IDX files, toy
+mixtures, the sampler."""
 
 import gzip
 import struct
@@ -13,7 +14,8 @@ from eep596gan import data
 def write_idx(path, array: np.ndarray, gz: bool = False) -> None:
     """Write an IDX file (the MNIST format): magic, dims, big-endian sizes, then uint8 data."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = (struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+              + struct.pack(f">{array.ndim}I", *array.shape))
     opener = gzip.open if gz else open
     with opener(path, "wb") as f:
         f.write(header + array.tobytes())
@@ -126,3 +128,92 @@ def test_tensor_sampler_draws_batches_by_index_reproducibly():
     assert xb.shape == (7, 1) and torch.equal(xb[:, 0].long(), yb) and torch.equal(xb, xb2)
     with pytest.raises(ValueError, match="equal length"):
         data.TensorSampler(x, y[:5])
+
+
+# ---------------------------------------------------------------------------- the registry
+def test_every_registry_entry_is_complete_and_the_derived_tuples_agree():
+    import torchvision
+
+    assert list(data.DATASETS) == [d.name for d in data.DATASETS.values()]
+    for name, entry in data.DATASETS.items():
+        assert isinstance(entry, data.Dataset) and data.dataset(name) is entry
+        assert (entry.load is None) != (entry.torchvision is None), name  # exactly one source
+        if entry.torchvision is not None:
+            assert isinstance(getattr(torchvision.datasets, entry.torchvision), type)
+        assert entry.is_image == (len(entry.shape) == 3), name
+        assert entry.shape == (2,) or len(entry.shape) == 3, name
+        if entry.is_image:
+            assert entry.classifier_epochs > 0 and entry.modes is None, name
+    images = tuple(n for n, d in data.DATASETS.items() if d.is_image)
+    points = tuple(n for n, d in data.DATASETS.items() if not d.is_image)
+    modes = tuple(n for n, d in data.DATASETS.items() if d.modes is not None)
+    assert (images, points, modes) == (data.IMAGE_DATASETS, data.POINT_DATASETS,
+                                       data.MODE_DATASETS)
+    assert set(images) | set(points) == set(data.DATASETS)
+    assert set(data.MODE_DATASETS) <= set(data.POINT_DATASETS)
+    assert {"digits", "mnist", "fashion_mnist"} <= set(data.IMAGE_DATASETS)
+    assert {"ring8", "grid25"} <= set(data.MODE_DATASETS)
+
+
+@pytest.mark.parametrize("name", list(data.IMAGE_DATASETS))
+def test_every_image_entry_loads_with_its_declared_shape(tmp_path, name):
+    entry = data.DATASETS[name]
+    if entry.torchvision is not None:  # through torchvision, from tiny IDX files written here
+        make_fake_mnist(tmp_path, entry.torchvision)
+    x, y = data.load_images(name, root=tmp_path, download=False)
+    assert tuple(x.shape[1:]) == entry.shape and len(y) == len(x) > 0
+    assert x.dtype == torch.float32 and x.min() >= -1.0 and x.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", list(data.POINT_DATASETS))
+def test_every_point_entry_samples_n_points_in_2d(name):
+    x = data.sample_2d(name, 37, seed=0)
+    assert x.shape == (37, 2) == (37, *data.DATASETS[name].shape)
+    assert x.dtype == torch.float32 and torch.isfinite(x).all()
+
+
+@pytest.mark.parametrize("name", list(data.MODE_DATASETS))
+def test_every_mode_entry_gives_its_centres_and_sigma(name):
+    centers, sigma = data.mode_centers(name)
+    assert centers.dim() == 2 and centers.shape[1] == 2 and len(centers) >= 2
+    assert 0 < sigma < torch.cdist(centers, centers).add(torch.eye(len(centers)) * 1e9).min()
+    x = data.sample_2d(name, 2000, seed=0)
+    # every point near a mode: P(|N(0, s^2 I_2)| > 6 s) = exp(-18)
+    assert (torch.cdist(x, centers).min(1).values < 6 * sigma).all()
+
+
+def test_dataset_refuses_unknown_names_listing_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'") as err:
+        data.dataset("cifar")
+    assert all(name in str(err.value) for name in data.DATASETS)
+    with pytest.raises(ValueError, match="ring8, grid25"):
+        data.mode_centers("moons")  # points without known modes
+
+
+def _register(monkeypatch, entry):
+    """Add `entry` to the registry (and the derived tuples) for one test."""
+    monkeypatch.setitem(data.DATASETS, entry.name, entry)
+    kind = "IMAGE_DATASETS" if entry.is_image else "POINT_DATASETS"
+    monkeypatch.setattr(data, kind, (*getattr(data, kind), entry.name))
+
+
+def test_a_new_dataset_whose_recipe_group_has_no_recipe_is_refused_by_name(monkeypatch):
+    """The old bug: an unknown dataset silently trained with the MNIST recipe."""
+    from eep596gan import recipes
+
+    def tiny(split):
+        return torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.int64)
+
+    _register(monkeypatch, data.Dataset("cifar_tiny", (3, 32, 32), "cifar", load=tiny,
+                                        classifier_epochs=1))
+    assert data.load_images("cifar_tiny")[0].shape == (4, 3, 32, 32)  # registered and loadable
+    for kind in ("gan", "dcgan"):
+        with pytest.raises(ValueError, match=r"no \w+ recipe for 'cifar_tiny'.*'cifar'"):
+            recipes.recipe(kind, "cifar_tiny")
+    for kind in ("vae", "ar"):
+        with pytest.raises(ValueError, match="no .* recipe for 'cifar_tiny'"):
+            recipes.likelihood_recipe(kind, "cifar_tiny")
+    # a new member of an existing group gets that group's recipe
+    _register(monkeypatch, data.Dataset("kmnist_tiny", (1, 28, 28), "mnist", load=tiny,
+                                        classifier_epochs=1))
+    assert recipes.recipe("dcgan", "kmnist_tiny") == recipes.recipe("dcgan", "mnist")

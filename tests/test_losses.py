@@ -1,13 +1,17 @@
-"""The lecture's losses against independent float64 references (numpy logaddexp, quadrature)."""
+"""The lecture's losses against independent float64 references (numpy logaddexp, quadrature,
+torch's built-in losses and distributions): GAN costs, the registry, pix2pix/CycleGAN, the VAE."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from scipy import integrate, stats
+from torch.distributions import Normal, kl_divergence
 
 from eep596gan import losses as L
+from eep596gan.models.vae import VAE
 
 
 def _np_softplus(a):
@@ -24,7 +28,8 @@ LOGITS = [
 
 @pytest.mark.parametrize("real,fake", LOGITS)
 def test_discriminator_loss_matches_float64_reference(real, fake):
-    ref = 0.5 * _np_softplus(-real.double().numpy()).mean() + 0.5 * _np_softplus(fake.double().numpy()).mean()
+    ref = (0.5 * _np_softplus(-real.double().numpy()).mean()
+           + 0.5 * _np_softplus(fake.double().numpy()).mean())
     got = L.discriminator_loss(real, fake)
     assert torch.isfinite(got)
     assert got.item() == pytest.approx(ref, rel=1e-6, abs=1e-6)
@@ -33,14 +38,17 @@ def test_discriminator_loss_matches_float64_reference(real, fake):
 @pytest.mark.parametrize("real,fake", LOGITS)
 def test_generator_losses_match_float64_reference(real, fake):
     f = fake.double().numpy()
-    assert L.generator_loss_minimax(fake).item() == pytest.approx(-0.5 * _np_softplus(f).mean(), rel=1e-6, abs=1e-6)
-    assert L.generator_loss_nonsaturating(fake).item() == pytest.approx(0.5 * _np_softplus(-f).mean(), rel=1e-6, abs=1e-6)
+    assert L.generator_loss_minimax(fake).item() == pytest.approx(
+        -0.5 * _np_softplus(f).mean(), rel=1e-6, abs=1e-6)
+    assert L.generator_loss_nonsaturating(fake).item() == pytest.approx(
+        0.5 * _np_softplus(-f).mean(), rel=1e-6, abs=1e-6)
 
 
 def test_losses_finite_with_finite_gradients_at_logits_of_1000():
     real = torch.tensor([1000.0, -1000.0], requires_grad=True)
     fake = torch.tensor([-1000.0, 1000.0], requires_grad=True)
-    for loss in (L.discriminator_loss(real, fake), L.generator_loss_minimax(fake), L.generator_loss_nonsaturating(fake)):
+    for loss in (L.discriminator_loss(real, fake), L.generator_loss_minimax(fake),
+                 L.generator_loss_nonsaturating(fake)):
         real.grad = fake.grad = None
         loss.backward()
         assert torch.isfinite(loss)
@@ -55,7 +63,8 @@ def test_losses_finite_with_finite_gradients_at_logits_of_1000():
 def test_gradients_match_autograd_of_naive_float64_formula():
     real = torch.randn(16, dtype=torch.float64, requires_grad=True)
     fake = torch.randn(16, dtype=torch.float64, requires_grad=True)
-    naive = -0.5 * torch.log(torch.sigmoid(real)).mean() - 0.5 * torch.log(1 - torch.sigmoid(fake)).mean()
+    naive = (-0.5 * torch.log(torch.sigmoid(real)).mean()
+             - 0.5 * torch.log(1 - torch.sigmoid(fake)).mean())
     g_ref = torch.autograd.grad(naive, (real, fake))
     g_got = torch.autograd.grad(L.discriminator_loss(real, fake), (real, fake))
     for a, b in zip(g_ref, g_got):
@@ -65,14 +74,17 @@ def test_gradients_match_autograd_of_naive_float64_formula():
 def test_minimax_is_minus_discriminator_loss_without_the_real_term():
     real, fake = torch.randn(8), torch.randn(8)
     real_term = 0.5 * torch.nn.functional.softplus(-real).mean()
-    torch.testing.assert_close(L.generator_loss_minimax(fake), -(L.discriminator_loss(real, fake) - real_term))
+    torch.testing.assert_close(L.generator_loss_minimax(fake),
+                               -(L.discriminator_loss(real, fake) - real_term))
 
 
 def test_shapes_m_and_m1_agree_and_mean_not_sum():
     x = torch.randn(10)
-    torch.testing.assert_close(L.generator_loss_nonsaturating(x), L.generator_loss_nonsaturating(x[:, None]))
+    torch.testing.assert_close(L.generator_loss_nonsaturating(x),
+                               L.generator_loss_nonsaturating(x[:, None]))
     doubled = torch.cat([x, x])
-    torch.testing.assert_close(L.generator_loss_nonsaturating(doubled), L.generator_loss_nonsaturating(x))
+    torch.testing.assert_close(L.generator_loss_nonsaturating(doubled),
+                               L.generator_loss_nonsaturating(x))
 
 
 def test_optimal_discriminator_is_half_when_densities_match():
@@ -81,11 +93,13 @@ def test_optimal_discriminator_is_half_when_densities_match():
 
 
 def test_optimal_discriminator_values_broadcasting_and_zero_over_zero():
-    d = L.optimal_discriminator(torch.tensor([[1.0], [0.0], [3.0]]), torch.tensor([1.0, 3.0, 0.0, 0.0]))
+    d = L.optimal_discriminator(torch.tensor([[1.0], [0.0], [3.0]]),
+                                torch.tensor([1.0, 3.0, 0.0, 0.0]))
     assert d.shape == (3, 4)
     expected = torch.tensor([[0.5, 0.25, 1.0, 1.0], [0.0, 0.0, 0.5, 0.5], [0.75, 0.5, 1.0, 1.0]])
     torch.testing.assert_close(d, expected)
-    assert L.optimal_discriminator(torch.tensor([0, 2]), torch.tensor([0, 2])).tolist() == [0.5, 0.5]
+    d_int = L.optimal_discriminator(torch.tensor([0, 2]), torch.tensor([0, 2]))
+    assert d_int.tolist() == [0.5, 0.5]
 
 
 def test_game_value_at_optimal_d_is_minus_log4_plus_2jsd():
@@ -94,7 +108,8 @@ def test_game_value_at_optimal_d_is_minus_log4_plus_2jsd():
     xs = torch.linspace(-12, 12, 200_001, dtype=torch.float64)
     pd, pm = torch.tensor(p.pdf(xs.numpy())), torch.tensor(q.pdf(xs.numpy()))
     d_star = L.optimal_discriminator(pd, pm)
-    integrand = pd * torch.log(d_star.clamp_min(1e-300)) + pm * torch.log((1 - d_star).clamp_min(1e-300))
+    integrand = (pd * torch.log(d_star.clamp_min(1e-300))
+                 + pm * torch.log((1 - d_star).clamp_min(1e-300)))
     value = torch.trapezoid(integrand, xs).item()
 
     def kl_to_mixture(a, b):
@@ -117,7 +132,8 @@ def test_game_value_equals_minus_two_j_d():
 
 def test_variations_match_closed_forms():
     r, f = torch.tensor([2.0, -0.5]), torch.tensor([0.5, -3.0])
-    assert L.lsgan_discriminator_loss(r, f).item() == pytest.approx(0.5 * (1 + 2.25) / 2 + 0.5 * (0.25 + 9) / 2)
+    assert L.lsgan_discriminator_loss(r, f).item() == pytest.approx(
+        0.5 * (1 + 2.25) / 2 + 0.5 * (0.25 + 9) / 2)
     assert L.lsgan_generator_loss(f).item() == pytest.approx(0.5 * (0.25 + 16) / 2)
     assert L.hinge_discriminator_loss(r, f).item() == pytest.approx((0 + 1.5) / 2 + (1.5 + 0) / 2)
     assert L.hinge_generator_loss(f).item() == pytest.approx(1.25)
@@ -173,3 +189,142 @@ def test_unchecked_skips_only_the_nan_scan():
         assert torch.isnan(L.generator_loss_nonsaturating(torch.tensor([float("nan")])))
     with pytest.raises(ValueError):
         L.generator_loss_nonsaturating(torch.tensor([float("nan")]))
+
+
+# ------------------------------------------------------------------------ the GAN_LOSSES registry
+@pytest.mark.parametrize("name", list(L.GAN_LOSSES))
+def test_every_registered_pair_is_a_gan_loss_finite_at_logits_of_1000(name):
+    pair = L.GAN_LOSSES[name]
+    assert isinstance(pair, L.GANLoss) and L.gan_loss(name) is pair
+    assert pair.penalty is (name == "wgan-gp")  # only WGAN-GP adds the gradient penalty
+    real = torch.tensor([1000.0, -1000.0], requires_grad=True)
+    fake = torch.tensor([-1000.0, 1000.0], requires_grad=True)
+    for loss in (pair.discriminator(real, fake), pair.generator(fake)):
+        real.grad = fake.grad = None
+        loss.backward()
+        assert loss.dim() == 0 and torch.isfinite(loss)
+        for g in (real.grad, fake.grad):
+            assert g is None or torch.isfinite(g).all()
+
+
+def test_gan_loss_refuses_an_unknown_name_listing_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown loss 'bogus'") as err:
+        L.gan_loss("bogus")
+    assert all(name in str(err.value) for name in L.GAN_LOSSES)
+
+
+def test_registered_pairs_are_the_functions_of_this_module():
+    pairs = {name: (p.discriminator, p.generator) for name, p in L.GAN_LOSSES.items()}
+    assert pairs == {
+        "nonsaturating": (L.discriminator_loss, L.generator_loss_nonsaturating),
+        "minimax": (L.discriminator_loss, L.generator_loss_minimax),
+        "lsgan": (L.lsgan_discriminator_loss, L.lsgan_generator_loss),
+        "hinge": (L.hinge_discriminator_loss, L.hinge_generator_loss),
+        "wgan-gp": (L.wgan_critic_loss, L.wgan_generator_loss),
+    }
+
+
+# ------------------------------------------------------------------------ image-to-image
+def test_cycle_consistency_loss_is_zero_for_identical_images_and_the_mean_absolute_error():
+    g = torch.Generator().manual_seed(0)
+    x, x_cycled = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
+    assert L.cycle_consistency_loss(x, x.clone()).item() == 0.0
+    expected = np.abs(x.numpy().astype(np.float64) - x_cycled.numpy().astype(np.float64)).mean()
+    got = L.cycle_consistency_loss(x, x_cycled).item()
+    assert expected - 1e-6 < got < expected + 1e-6 and got > 0
+    builtin = F.l1_loss(x_cycled.double(), x.double()).item()  # torch's own mean |a - b|
+    assert builtin - 1e-6 < got < builtin + 1e-6
+    with pytest.raises(ValueError, match="same shape"):
+        L.cycle_consistency_loss(x, x[:2])
+
+
+def _pix2pix_inputs():
+    g = torch.Generator().manual_seed(1)
+    fake_logits = torch.randn(4, 1, 2, 2, generator=g, dtype=torch.float64) * 3
+    real_logits = torch.randn(4, 1, 2, 2, generator=g, dtype=torch.float64)
+    fake = torch.rand(4, 1, 8, 8, generator=g, dtype=torch.float64)
+    target = torch.rand(4, 1, 8, 8, generator=g, dtype=torch.float64)
+    return fake_logits, real_logits, fake, target
+
+
+def test_pix2pix_losses_match_float64_references():
+    fake_logits, real_logits, fake, target = _pix2pix_inputs()
+    sig = torch.sigmoid
+    adversarial = -0.5 * torch.log(sig(fake_logits)).mean()  # non-saturating, over all patches
+    l1 = (fake - target).abs().mean()
+    got = L.pix2pix_generator_loss(fake_logits, fake, target, l1_weight=100)
+    torch.testing.assert_close(got, adversarial + 100 * l1, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(L.pix2pix_generator_loss(fake_logits, fake, target, l1_weight=0),
+                               adversarial)
+    d_ref = (-0.5 * torch.log(sig(real_logits)).mean()
+             - 0.5 * torch.log(1 - sig(fake_logits)).mean())
+    torch.testing.assert_close(L.pix2pix_discriminator_loss(real_logits, fake_logits), d_ref,
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        L.pix2pix_generator_loss(fake_logits, fake, target[:, :, :4])
+
+
+def test_pix2pix_losses_match_torch_builtins_patch_by_patch():
+    """Every patch is one sample of the BCE: F.binary_cross_entropy_with_logits, F.l1_loss."""
+    fake_logits, real_logits, fake, target = _pix2pix_inputs()
+    bce = F.binary_cross_entropy_with_logits
+    d_ref = (0.5 * bce(real_logits, torch.ones_like(real_logits))
+             + 0.5 * bce(fake_logits, torch.zeros_like(fake_logits))).item()
+    d_got = L.pix2pix_discriminator_loss(real_logits, fake_logits).item()
+    assert d_ref - 1e-12 < d_got < d_ref + 1e-12
+    g_ref = (0.5 * bce(fake_logits, torch.ones_like(fake_logits))
+             + 7.5 * F.l1_loss(fake, target)).item()
+    g_got = L.pix2pix_generator_loss(fake_logits, fake, target, l1_weight=7.5).item()
+    assert g_ref - 1e-12 < g_got < g_ref + 1e-12
+
+
+# ------------------------------------------------------------------------ the VAE's objective
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_vae_loss_is_the_negative_elbo_in_float64(likelihood):
+    torch.manual_seed(1)
+    vae = VAE((1, 8, 8), latent_dim=5, likelihood=likelihood, sigma=0.3).double()
+    x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0),
+                   dtype=torch.float64) * 2 - 1
+    loss, parts = L.vae_loss(vae, x, generator=torch.Generator().manual_seed(7))
+    assert set(parts) == {"recon", "kl"}
+
+    # independent recomputation: same noise, torch.distributions for the KL and the Gaussian
+    with torch.no_grad():
+        h = vae.encoder(x.flatten(1))
+        mu, logvar = h[:, :5], h[:, 5:]
+        eps = torch.randn(6, 5, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+        out = vae.decoder(mu + torch.exp(logvar / 2) * eps).view(6, 1, 8, 8)
+        if likelihood == "bernoulli":
+            t, p = (x + 1) / 2, torch.sigmoid(out)
+            recon = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).sum((1, 2, 3)).mean()
+        else:
+            recon = -Normal(out, 0.3).log_prob(x).sum((1, 2, 3)).mean()
+        kl = kl_divergence(Normal(mu, torch.exp(logvar / 2)), Normal(0.0, 1.0)).sum(1).mean()
+    torch.testing.assert_close(parts["recon"], recon, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(parts["kl"], kl, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(loss, recon + kl, rtol=1e-10, atol=1e-10)
+
+
+def test_vae_loss_check_false_skips_only_the_input_check():
+    torch.manual_seed(0)
+    vae = VAE((1, 4, 4), latent_dim=2, hidden=(8,))
+    bad = torch.full((3, 1, 4, 4), 2.0)  # outside [-1, 1]: refused when checked
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        L.vae_loss(vae, bad)
+    loss, _ = L.vae_loss(vae, bad, generator=torch.Generator().manual_seed(0), check=False)
+    again, _ = L.vae_loss(vae, bad, generator=torch.Generator().manual_seed(0), check=False)
+    assert torch.isfinite(loss) and torch.equal(loss, again)  # seeded: the same draw of z
+
+
+def test_reconstruction_nll_matches_torch_distributions():
+    g = torch.Generator().manual_seed(3)
+    out = torch.randn(4, 1, 3, 3, generator=g, dtype=torch.float64)
+    x = torch.randint(0, 2, (4, 1, 3, 3), generator=g).double() * 2 - 1  # pixels in {-1, 1}
+    ref = -torch.distributions.Bernoulli(logits=out).log_prob((x + 1) / 2).flatten(1).sum(1)
+    torch.testing.assert_close(L.reconstruction_nll(out, x, "bernoulli"), ref,
+                               rtol=1e-12, atol=1e-12)
+    ref = -Normal(out, 0.25).log_prob(x).flatten(1).sum(1)
+    torch.testing.assert_close(L.reconstruction_nll(out, x, "gaussian", sigma=0.25), ref,
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="'bernoulli' or 'gaussian'"):
+        L.reconstruction_nll(out, x, "poisson")

@@ -35,8 +35,10 @@ def test_mlp_shapes(shape):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: (MLPGenerator(4, (1, 8, 8), hidden=(8,), num_classes=10), MLPDiscriminator((1, 8, 8), hidden=(8,), num_classes=10)),
-    lambda: (DCGANGenerator(4, (1, 8, 8), width=8, num_classes=10), DCGANDiscriminator((1, 8, 8), width=8, num_classes=10)),
+    lambda: (MLPGenerator(4, (1, 8, 8), hidden=(8,), num_classes=10),
+             MLPDiscriminator((1, 8, 8), hidden=(8,), num_classes=10)),
+    lambda: (DCGANGenerator(4, (1, 8, 8), width=8, num_classes=10),
+             DCGANDiscriminator((1, 8, 8), width=8, num_classes=10)),
 ])
 def test_conditional_models_use_the_label(make):
     torch.manual_seed(0)

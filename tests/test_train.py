@@ -6,11 +6,18 @@ import pytest
 import torch
 from torch import nn
 
-import eep596gan.train as train
+import eep596gan.train.gan as gan_module
 from eep596gan.data import TensorSampler, sample_2d
 from eep596gan.losses import discriminator_loss, generator_loss_nonsaturating
 from eep596gan.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-from eep596gan.train import GANTrainer, SampleSnapshots, atomic_save, d_step, g_step
+from eep596gan.train import (
+    GANTrainer,
+    SampleSnapshots,
+    atomic_save,
+    d_step,
+    g_step,
+    make_adam,
+)
 
 
 def _mlp_pair(seed=0, latent=4, shape=(2,), num_classes=None):
@@ -90,12 +97,13 @@ def test_d_step_leaves_g_alone_and_g_step_leaves_d_alone():
 
 
 def test_a_given_fake_batch_is_used_as_is_and_detached_for_d():
-    """d_step/g_step with x_fake (the trainer's one-G-forward path) equal the versions that call G."""
+    """d_step/g_step given x_fake (the trainer's one-G-forward path) equal those that call G."""
     z, x_real = torch.randn(8, 4), torch.randn(8, 2)
     results = []
     for reuse in (False, True):
         g, d = _mlp_pair(seed=2)
-        opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.1), torch.optim.SGD(d.parameters(), lr=0.1)
+        opt_g = torch.optim.SGD(g.parameters(), lr=0.1)
+        opt_d = torch.optim.SGD(d.parameters(), lr=0.1)
         x_fake = g(z) if reuse else None  # with a graph back to G
         d_loss, _, _ = d_step(g, d, opt_d, x_real, z, d_loss_fn=discriminator_loss, x_fake=x_fake)
         assert all(p.grad is None for p in g.parameters())  # D's step sent nothing to G
@@ -104,17 +112,14 @@ def test_a_given_fake_batch_is_used_as_is_and_detached_for_d():
     torch.testing.assert_close(results[0], results[1])
 
 
-def _adam_pair(make_other, **options):
-    """Two copies of the same parameters (two groups, one with weight decay), one per optimizer."""
-    torch.manual_seed(0)
-    shapes = [(5, 3), (3,), (7,), (2, 2)]
-    a = [nn.Parameter(torch.randn(s)) for s in shapes]
-    b = [nn.Parameter(p.detach().clone()) for p in a]
+def _adam_params(seed=0):
+    """Parameters of several shapes (one of them skipped on some step by `_adam_steps`)."""
+    torch.manual_seed(seed)
+    return [nn.Parameter(torch.randn(s)) for s in [(5, 3), (3,), (7,), (2, 2)]]
 
-    def groups(ps):
-        return [{"params": ps[:2]}, {"params": ps[2:], "weight_decay": 0.1}]
 
-    return a, train.LeanAdam(groups(a), lr=1e-2, betas=(0.5, 0.999), **options), b, make_other(groups(b))
+def _copy(params):
+    return [nn.Parameter(p.detach().clone()) for p in params]
 
 
 def _adam_steps(pairs, steps, seed=1, skip=None):
@@ -129,59 +134,67 @@ def _adam_steps(pairs, steps, seed=1, skip=None):
             opt.step()
 
 
-@pytest.mark.parametrize("options", [{}, {"amsgrad": True}, {"maximize": True}])
-def test_lean_adam_is_fused_adam_bit_for_bit(options):
-    """LeanAdam's short path (and its fallback for other options) equals torch's fused Adam exactly."""
-    a, lean, b, fused = _adam_pair(
-        lambda g: torch.optim.Adam(g, lr=1e-2, betas=(0.5, 0.999), fused=True, **options), **options)
+def test_make_adam_is_torchs_fused_adam_where_the_device_supports_it():
+    params = _adam_params()
+    opt = make_adam((p for p in params), 1e-3)  # any iterable of parameters, as .parameters()
+    assert type(opt) is torch.optim.Adam and opt.defaults["fused"] is True
+    assert opt.defaults["lr"] == 1e-3 and opt.defaults["betas"] == (0.9, 0.999)  # Adam's
+    assert all(a is b for a, b in zip(opt.param_groups[0]["params"], params, strict=True))
+    opt = make_adam(_adam_params(), lr=1e-2, betas=(0.5, 0.999))
+    assert opt.defaults["lr"] == 1e-2 and opt.defaults["betas"] == (0.5, 0.999)
+
+
+def test_make_adam_takes_the_steps_of_the_reference_adam():
+    """The fused kernel's update equals torch's single-tensor Adam (to float32 rounding)."""
+    a = _adam_params()
+    b = _copy(a)
     before = [p.detach().clone() for p in a]
-    _adam_steps([(a, lean), (b, fused)], steps=6, skip=(2, 1))
+    fused = make_adam(a, lr=1e-2, betas=(0.5, 0.999))
+    reference = torch.optim.Adam(b, lr=1e-2, betas=(0.5, 0.999), foreach=False, fused=False)
+    _adam_steps([(a, fused), (b, reference)], steps=6, skip=(2, 1))
     for p, q, p0 in zip(a, b, before):
-        assert torch.equal(p, q) and not torch.equal(p, p0)
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+        assert not torch.equal(p, p0)
 
 
-def test_lean_adam_state_dict_loads_into_adam_and_back():
-    a, lean, b, fused = _adam_pair(lambda g: torch.optim.Adam(g, lr=1e-2, betas=(0.5, 0.999), fused=True))
-    _adam_steps([(a, lean), (b, fused)], steps=3)
-    lean_state, fused_state = lean.state_dict(), fused.state_dict()
-    torch.testing.assert_close(lean_state, fused_state, rtol=0, atol=0)
-    lean.load_state_dict(fused_state)  # swap the states: both keep going as one optimizer would
-    fused.load_state_dict(lean_state)
-    _adam_steps([(a, lean), (b, fused)], steps=3, seed=2)
+@pytest.mark.parametrize("error", [RuntimeError, TypeError, ValueError])
+def test_make_adam_falls_back_to_foreach_where_fused_raises(monkeypatch, error):
+    """A device or dtype without the fused kernel: the foreach Adam, same update, same state."""
+    adam = torch.optim.Adam
+
+    class NoFusedAdam(adam):
+        def __init__(self, params, *args, fused=None, **kwargs):
+            if fused:
+                raise error("no fused Adam kernel here")
+            super().__init__(params, *args, fused=fused, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", NoFusedAdam)
+    a = _adam_params()
+    fallback = make_adam((p for p in a), lr=1e-2, betas=(0.5, 0.999))  # a one-pass iterable
+    monkeypatch.undo()
+    assert isinstance(fallback, NoFusedAdam) and fallback.defaults["foreach"] is True
+    assert not fallback.defaults["fused"]
+    assert all(x is y for x, y in zip(fallback.param_groups[0]["params"], a, strict=True))
+    b = _copy(a)
+    fused = make_adam(b, lr=1e-2, betas=(0.5, 0.999))
+    assert fused.defaults["fused"] is True
+    _adam_steps([(a, fallback), (b, fused)], steps=3, skip=(1, 0))
+    # checkpoints load in either: swap the states and keep going as one optimizer would
+    fallback_state, fused_state = fallback.state_dict(), fused.state_dict()
+    fallback.load_state_dict(fused_state)
+    fused.load_state_dict(fallback_state)
+    _adam_steps([(a, fallback), (b, fused)], steps=3, seed=2)
     for p, q in zip(a, b):
-        assert torch.equal(p, q)
-    assert int(lean.state[a[0]]["step"]) == 6
-
-
-def test_lean_adam_runs_step_hooks_once_and_returns_the_closure_loss(monkeypatch):
-    a, lean, _, _ = _adam_pair(lambda g: torch.optim.SGD(g, lr=0.1))
-    calls = []
-    adam_step = torch.optim.Adam.step  # hooked (wrapped) once any plain Adam has been built
-    adam_step = adam_step.__wrapped__ if getattr(adam_step, "hooked", False) else adam_step
-    monkeypatch.setattr(torch.optim.Adam, "step", lambda *args: calls.append("adam") or adam_step(*args))
-    lean.register_step_pre_hook(lambda *args: calls.append("pre"))
-    lean.register_step_post_hook(lambda *args: calls.append("post"))
-
-    def closure():  # makes the gradients, as with LBFGS-style use
-        calls.append("closure")
-        for p in a:
-            p.grad = torch.ones_like(p)
-        return torch.tensor(3.0)
-
-    before = [p.detach().clone() for p in a]
-    assert lean.step(closure) == 3.0
-    assert all(not torch.equal(p, p0) for p, p0 in zip(a, before))
-    lean.param_groups[0]["maximize"] = True  # the fallback through Adam's own step
-    assert lean.step(closure) == 3.0
-    # hooks once per step, the closure once per step, and the short path skipped Adam.step
-    assert calls == ["pre", "closure", "post", "pre", "closure", "adam", "post"]
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+    # a[0] had no gradient on step 1 (skip=(1, 0)): it kept its state that step
+    assert [int(fallback.state[p]["step"]) for p in a] == [5, 6, 6, 6]
 
 
 def test_amp_warns_where_bf16_is_emulated(monkeypatch):
-    monkeypatch.setattr(train, "native_bf16", lambda device=None: False)
+    monkeypatch.setattr(gan_module, "native_bf16", lambda device=None: False)
     with pytest.warns(UserWarning, match="emulated.*amp=False"):
         GANTrainer(*_mlp_pair(), latent_dim=4, device="cpu", amp=True)
-    monkeypatch.setattr(train, "native_bf16", lambda device=None: True)
+    monkeypatch.setattr(gan_module, "native_bf16", lambda device=None: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GANTrainer(*_mlp_pair(), latent_dim=4, device="cpu", amp=True)
@@ -213,12 +226,15 @@ def test_resume_is_bit_for_bit(tmp_path, make):
     first = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", decay_steps=8)
     first.fit(x, 4, batch_size=8, progress=False, checkpoint_path=tmp_path / "ck.pt")
     torch.manual_seed(123)  # a resumed process starts from other global RNG state
-    second = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", decay_steps=8).load(tmp_path / "ck.pt")
+    second = GANTrainer(*build(), latent_dim=4, k=2, device="cpu", decay_steps=8)
+    second.load(tmp_path / "ck.pt")
     assert second.step == 4
     second.fit(x, 4, batch_size=8, progress=False)
-    assert torch.equal(_params(full.generator, full.discriminator), _params(second.generator, second.discriminator))
+    assert torch.equal(_params(full.generator, full.discriminator),
+                       _params(second.generator, second.discriminator))
     assert full.history == second.history
-    for a, b in zip(full.d_optimizer.state_dict()["state"].values(), second.d_optimizer.state_dict()["state"].values()):
+    for a, b in zip(full.d_optimizer.state_dict()["state"].values(),
+                    second.d_optimizer.state_dict()["state"].values()):
         assert torch.equal(a["exp_avg"], b["exp_avg"])
 
 
@@ -239,9 +255,11 @@ def test_nan_loss_stops_training_and_names_the_step():
     g, d = _mlp_pair()
     # k=1, concat D: 1 D forward in d_step, 1 in g_step -> the 7th call is step 4's D step
     t = GANTrainer(g, _NaNAfter(d, 7), latent_dim=4, device="cpu", lr=1e-3)
-    with pytest.raises(FloatingPointError, match=r"step 4\b.*[Ll]ower the learning rate"):
-        t.fit(sample_2d("ring8", 100, seed=0), steps=20, batch_size=8, progress=False, log_every=10)
-    assert len(t.history["d_loss"]) == 0
+    with pytest.raises(FloatingPointError,
+                       match=r"d_loss became nan at step 4\b.*lower learning rate"):
+        t.fit(sample_2d("ring8", 100, seed=0), steps=20, batch_size=8, progress=False,
+              log_every=10)
+    assert len(t.history["d_loss"]) == 3  # the finite steps before it
 
 
 def test_bad_input_errors():
@@ -331,14 +349,17 @@ def test_channels_last_and_bf16_autocast_paths_match_the_default_path():
     """The CUDA fast-path switches, exercised on the CPU: NHWC exactly, bf16 to bf16 precision."""
     def run(**kw):
         torch.manual_seed(0)
-        t = GANTrainer(DCGANGenerator(4, (1, 8, 8), width=4), DCGANDiscriminator((1, 8, 8), width=4),
+        t = GANTrainer(DCGANGenerator(4, (1, 8, 8), width=4),
+                       DCGANDiscriminator((1, 8, 8), width=4),
                        latent_dim=4, device="cpu", **kw)
-        t.fit(torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1, 3, 8, progress=False)
+        x = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
+        t.fit(x, 3, 8, progress=False)
         return t
 
     base, nhwc, bf16 = run(), run(channels_last=True), run(amp=True)
     assert base.config.amp is False and base.config.channels_last is False  # opt-in everywhere
-    torch.testing.assert_close(_params(base.generator), _params(nhwc.generator), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(_params(base.generator), _params(nhwc.generator),
+                               rtol=1e-4, atol=1e-5)
     assert nhwc.sample(2).shape == (2, 1, 8, 8)
     assert bf16.history["d_loss"][0] == pytest.approx(base.history["d_loss"][0], abs=2e-2)
     assert all(torch.isfinite(torch.tensor(v)).all() for v in bf16.history.values())

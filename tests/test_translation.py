@@ -1,19 +1,23 @@
-"""Image-to-image translation: U-Net and PatchGAN shapes, pix2pix and cycle losses, toy pairs."""
+"""Image-to-image translation: U-Net and PatchGAN shapes, toy pairs, and the pix2pix and CycleGAN
+trainers (eep596gan.models.translation, eep596gan.train.translation).
 
-import numpy as np
+The pix2pix and cycle losses themselves are checked in test_losses.py.
+"""
+
 import pytest
 import torch
 
+from eep596gan.data import load_images
+from eep596gan.losses import pix2pix_discriminator_loss, pix2pix_generator_loss
+from eep596gan.models import DCGANDiscriminator
 from eep596gan.models.translation import (
     PAIRED_KINDS,
     PatchDiscriminator,
     UNetGenerator,
-    cycle_consistency_loss,
     edge_map,
     paired_digits,
-    pix2pix_discriminator_loss,
-    pix2pix_generator_loss,
 )
+from eep596gan.train.translation import fit_cyclegan, fit_pix2pix
 
 
 @pytest.mark.parametrize("size, patches", [(8, 2), (28, 7)])
@@ -39,37 +43,6 @@ def test_translation_models_refuse_bad_shapes_with_clear_messages():
         D(torch.zeros(2, 1, 8, 8), torch.zeros(2, 1, 28, 28))
     with pytest.raises(ValueError, match=r"shape \(m, 2, H, W\)"):
         D(torch.zeros(2, 2, 8, 8), torch.zeros(2, 1, 8, 8))
-
-
-def test_cycle_consistency_loss_is_zero_for_identical_images_and_the_mean_absolute_error():
-    g = torch.Generator().manual_seed(0)
-    x, x_cycled = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
-    assert cycle_consistency_loss(x, x.clone()).item() == 0.0
-    expected = np.abs(x.numpy().astype(np.float64) - x_cycled.numpy().astype(np.float64)).mean()
-    got = cycle_consistency_loss(x, x_cycled).item()
-    assert expected - 1e-6 < got < expected + 1e-6 and got > 0
-    with pytest.raises(ValueError, match="same shape"):
-        cycle_consistency_loss(x, x[:2])
-
-
-def test_pix2pix_losses_match_float64_references():
-    g = torch.Generator().manual_seed(1)
-    fake_logits, real_logits = torch.randn(4, 1, 2, 2, generator=g, dtype=torch.float64) * 3, torch.randn(
-        4, 1, 2, 2, generator=g, dtype=torch.float64
-    )
-    fake, target = torch.rand(4, 1, 8, 8, generator=g, dtype=torch.float64), torch.rand(
-        4, 1, 8, 8, generator=g, dtype=torch.float64
-    )
-    sig = torch.sigmoid
-    adversarial = -0.5 * torch.log(sig(fake_logits)).mean()  # non-saturating, over all patches
-    l1 = (fake - target).abs().mean()
-    got = pix2pix_generator_loss(fake_logits, fake, target, l1_weight=100)
-    torch.testing.assert_close(got, adversarial + 100 * l1, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(pix2pix_generator_loss(fake_logits, fake, target, l1_weight=0), adversarial)
-    d_ref = -0.5 * torch.log(sig(real_logits)).mean() - 0.5 * torch.log(1 - sig(fake_logits)).mean()
-    torch.testing.assert_close(pix2pix_discriminator_loss(real_logits, fake_logits), d_ref, rtol=1e-12, atol=1e-12)
-    with pytest.raises(ValueError, match="same shape"):
-        pix2pix_generator_loss(fake_logits, fake, target[:, :, :4])
 
 
 def test_edge_map_marks_only_the_boundary_of_a_step():
@@ -127,3 +100,45 @@ def test_tiny_pix2pix_learns_edges_to_digits():
         g_loss.backward()
         opt_g.step()
     assert 0 < held_out_l1() < before / 2
+
+
+# ---------------------------------------------------------------------------------- trainers
+def test_fit_pix2pix_learns_the_inverse_of_a_negative():
+    torch.manual_seed(0)
+    source, target = paired_digits("invert")
+    g, d = UNetGenerator(width=8), PatchDiscriminator(width=8)
+    history = fit_pix2pix(g, d, source, target, steps=40, batch_size=32, lr=1e-3, device="cpu",
+                          progress=False)
+    assert set(history) == {"d_loss", "g_loss", "l1"}
+    assert all(len(v) == 40 for v in history.values())
+    g.eval()
+    with torch.no_grad():
+        l1 = (g(source[:200]) - target[:200]).abs().mean().item()
+    baseline = (source[:200] - target[:200]).abs().mean().item()  # copying the input
+    assert 0 < l1 < baseline / 3
+
+
+def test_fit_pix2pix_and_cyclegan_refuse_unpaired_or_bad_arguments():
+    g, d = UNetGenerator(width=4), PatchDiscriminator(width=4)
+    x = torch.zeros(10, 1, 8, 8)
+    with pytest.raises(ValueError, match="needs pairs"):
+        fit_pix2pix(g, d, x, x[:5], steps=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="steps must be"):
+        fit_pix2pix(g, d, x, x, steps=-1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit_cyclegan(g, UNetGenerator(width=4), d, PatchDiscriminator(width=4), x, x, steps=1,
+                     batch_size=0, device="cpu", progress=False)
+
+
+def test_fit_cyclegan_makes_the_round_trip_close_to_identity():
+    torch.manual_seed(0)
+    digits, _ = load_images("digits")
+    x, y = digits[:700], -digits[700:1400]  # unpaired: different digits in the two domains
+    g, f = UNetGenerator(width=8), UNetGenerator(width=8)
+    d_x, d_y = DCGANDiscriminator((1, 8, 8), width=8), DCGANDiscriminator((1, 8, 8), width=8)
+    history = fit_cyclegan(g, f, d_x, d_y, x, y, steps=40, batch_size=32, lr=1e-3, device="cpu",
+                           progress=False)
+    assert set(history) == {"d_loss", "g_loss", "cycle"}
+    assert all(len(v) == 40 for v in history.values())
+    first, last = sum(history["cycle"][:5]) / 5, sum(history["cycle"][-5:]) / 5
+    assert 0 < last < first / 2

@@ -1,12 +1,15 @@
-"""VAE: shapes, the reparameterization trick, the ELBO against float64 references, and training."""
+"""VAE: shapes, the reparameterization trick, training, and the decoder views.
+
+The ELBO itself (`losses.vae_loss`) is checked against float64 references in test_losses.py.
+"""
 
 import pytest
 import torch
-from torch.distributions import Normal, kl_divergence
 
 from eep596gan.data import load_images
-from eep596gan.likelihood import VAETrainer
-from eep596gan.models.vae import VAE
+from eep596gan.losses import vae_loss
+from eep596gan.models.vae import VAE, VAEDecoder, decode_grid
+from eep596gan.train import VAETrainer
 
 
 def _images(m, shape, seed=0, dtype=torch.float32):
@@ -37,31 +40,8 @@ def test_reparameterize_is_mu_plus_sigma_times_noise_and_passes_gradients():
     torch.testing.assert_close(z, mu + torch.exp(logvar / 2) * eps, rtol=1e-12, atol=1e-12)
     z.sum().backward()
     torch.testing.assert_close(mu.grad, torch.ones_like(mu))  # dz/dmu = 1
-    torch.testing.assert_close(logvar.grad, 0.5 * torch.exp(logvar.detach() / 2) * eps)  # dz/dlogvar
-
-
-@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
-def test_vae_loss_is_the_negative_elbo_in_float64(likelihood):
-    torch.manual_seed(1)
-    vae = VAE((1, 8, 8), latent_dim=5, likelihood=likelihood, sigma=0.3).double()
-    x = _images(6, (1, 8, 8), dtype=torch.float64)
-    loss, parts = vae.loss(x, generator=torch.Generator().manual_seed(7))
-
-    # independent recomputation: same noise, torch.distributions for the KL and the Gaussian
-    with torch.no_grad():
-        h = vae.encoder(x.flatten(1))
-        mu, logvar = h[:, :5], h[:, 5:]
-        eps = torch.randn(6, 5, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
-        out = vae.decoder(mu + torch.exp(logvar / 2) * eps).view(6, 1, 8, 8)
-        if likelihood == "bernoulli":
-            t, p = (x + 1) / 2, torch.sigmoid(out)
-            recon = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).sum((1, 2, 3)).mean()
-        else:
-            recon = -Normal(out, 0.3).log_prob(x).sum((1, 2, 3)).mean()
-        kl = kl_divergence(Normal(mu, torch.exp(logvar / 2)), Normal(0.0, 1.0)).sum(1).mean()
-    torch.testing.assert_close(parts["recon"], recon, rtol=1e-10, atol=1e-10)
-    torch.testing.assert_close(parts["kl"], kl, rtol=1e-10, atol=1e-10)
-    torch.testing.assert_close(loss, recon + kl, rtol=1e-10, atol=1e-10)
+    # dz/dlogvar
+    torch.testing.assert_close(logvar.grad, 0.5 * torch.exp(logvar.detach() / 2) * eps)
 
 
 def test_vae_elbo_improves_on_digits_after_200_steps():
@@ -71,7 +51,7 @@ def test_vae_elbo_improves_on_digits_after_200_steps():
 
     def neg_elbo():
         with torch.no_grad():
-            return vae.loss(x, generator=torch.Generator().manual_seed(0))[0].item()
+            return vae_loss(vae, x, generator=torch.Generator().manual_seed(0))[0].item()
 
     before = neg_elbo()
     trainer = VAETrainer(vae, lr=1e-3, device="cpu", seed=0)
@@ -90,7 +70,8 @@ def _train(model_seed, trainer_seed, steps=30):
     x, _ = load_images("digits")
     torch.manual_seed(model_seed)
     vae = VAE((1, 8, 8), latent_dim=4, hidden=(64,))
-    history = VAETrainer(vae, device="cpu", seed=trainer_seed, sync_every=7).fit(x, steps, 32, progress=False)
+    trainer = VAETrainer(vae, device="cpu", seed=trainer_seed, sync_every=7)
+    history = trainer.fit(x, steps, 32, progress=False)
     return history, vae
 
 
@@ -112,13 +93,13 @@ def test_vae_history_accumulates_over_fit_calls():
 def test_vae_refuses_bad_input_with_clear_messages():
     vae = VAE((1, 8, 8), latent_dim=2)
     with pytest.raises(ValueError, match=r"shape \(m, 1, 8, 8\)"):
-        vae.loss(torch.zeros(3, 64))
+        vae_loss(vae, torch.zeros(3, 64))
     with pytest.raises(ValueError, match="NaN"):
-        vae.loss(torch.full((3, 1, 8, 8), float("nan")))
+        vae_loss(vae, torch.full((3, 1, 8, 8), float("nan")))
     with pytest.raises(ValueError, match=r"\[-1, 1\].*rescale"):
-        vae.loss(torch.full((3, 1, 8, 8), 255.0))
+        vae_loss(vae, torch.full((3, 1, 8, 8), 255.0))
     with pytest.raises(TypeError, match="floating-point"):
-        vae.loss(torch.zeros(3, 1, 8, 8, dtype=torch.int64))
+        vae_loss(vae, torch.zeros(3, 1, 8, 8, dtype=torch.int64))
     with pytest.raises(ValueError, match=r"z must have shape \(m, 2\)"):
         vae.decode(torch.zeros(3, 5))
     with pytest.raises(ValueError, match="likelihood must be one of"):
@@ -140,7 +121,8 @@ def test_vae_trainer_stops_on_nan_naming_the_step():
 
     vae.decoder.register_forward_hook(poison_at_step_7)
     trainer = VAETrainer(vae, lr=1e-3, device="cpu", sync_every=50)
-    with pytest.raises(FloatingPointError, match=r"step 7 \(lr=0.001\).*lower learning rate, e\.g\. lr=0\.0001"):
+    with pytest.raises(FloatingPointError,
+                       match=r"step 7 \(lr=0.001;.*lower learning rate, e\.g\. lr=0\.0001"):
         trainer.fit(x, 20, 16, progress=False)
     assert len(trainer.history["loss"]) == 6  # the finite steps before it
 
@@ -159,4 +141,35 @@ def test_vae_trainer_resumes_from_a_checkpoint_exactly(tmp_path):
     resumed.load(tmp_path / "ckpt.pt")
     resumed.fit(x, 8, 16, progress=False)
     assert resumed.step == 20 and resumed.history == straight.history
-    assert all(torch.equal(a, b) for a, b in zip(resumed.model.parameters(), straight.model.parameters()))
+    assert all(torch.equal(a, b)
+               for a, b in zip(resumed.model.parameters(), straight.model.parameters()))
+
+
+# ------------------------------------------------------------------ decoder views
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_vae_decoder_gives_the_same_images_as_sample(likelihood):
+    torch.manual_seed(0)
+    vae = VAE((1, 4, 4), latent_dim=3, hidden=(8,), likelihood=likelihood)
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        images = VAEDecoder(vae)(z)
+        out = vae.decode(z)
+    expected = 2 * torch.sigmoid(out) - 1 if likelihood == "bernoulli" else out
+    torch.testing.assert_close(images, expected)
+    torch.testing.assert_close(vae.to_image(out), expected)
+    torch.testing.assert_close(images, vae.sample(5, generator=torch.Generator().manual_seed(2)))
+
+
+def test_decode_grid_lays_out_the_latent_plane_like_a_scatter_plot():
+    torch.manual_seed(0)
+    vae = VAE((1, 4, 4), latent_dim=2, hidden=(8,))
+    n, lim = 4, 2.0
+    grid = decode_grid(vae, n=n, lim=lim)
+    t = torch.linspace(-lim, lim, n)
+    # row r: z[1] = t[n-1-r]; column c: z[0] = t[c]
+    for r, c in [(0, 0), (0, 3), (2, 1), (3, 3)]:
+        with torch.no_grad():
+            expected = VAEDecoder(vae)(torch.tensor([[t[c], t[n - 1 - r]]]))[0]
+        torch.testing.assert_close(grid[r * n + c], expected)
+    with pytest.raises(ValueError, match="latent_dim=2"):
+        decode_grid(VAE((1, 4, 4), latent_dim=3, hidden=(8,)))

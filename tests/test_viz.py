@@ -1,7 +1,9 @@
-"""Plots run on tiny inputs (Agg) and draw what they say; interpolation's math; animations; explorers."""
+"""Plots run on tiny inputs (Agg) and draw what they say; interpolation's math; animations;
+the generator helpers behind the explorers; mode-coverage curves and fill-in frames."""
 
 import math
 import re
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,18 +12,23 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
-from eep596gan.models import DCGANGenerator, MLPDiscriminator, MLPGenerator
+from eep596gan.data import mode_centers
+from eep596gan.metrics import ModeCoverage
+from eep596gan.models import DCGANGenerator, MLPDiscriminator
 from eep596gan.viz import (
     animate_snapshots,
+    fill_in_frames,
+    generate,
     image_grid,
     interpolate,
-    latent_explorer,
     plot_2d,
     plot_d_histogram,
     plot_d_outputs,
     plot_interpolation,
     plot_losses,
+    plot_mode_coverage,
     save_image_grid,
+    sweep_images,
     to_html,
 )
 
@@ -145,7 +152,8 @@ class _RecordingD(nn.Module):
 
 def test_plot_2d_draws_d_contours_on_a_grid_without_grad_in_eval_mode():
     d = _RecordingD()
-    fig = plot_2d(torch.randn(50, 2), real=torch.randn(60, 2), discriminator=d, lim=3, centers=torch.zeros(2, 2), title="t", resolution=30)
+    fig = plot_2d(torch.randn(50, 2), real=torch.randn(60, 2), discriminator=d, lim=3,
+                  centers=torch.zeros(2, 2), title="t", resolution=30)
     ax, cbar = fig.axes
     assert cbar.get_ylabel() == "D(x)" and ax.get_title() == "t"
     assert d.calls == [(False, False, (900, 2))] and d.training  # the mode is restored
@@ -184,7 +192,8 @@ def test_interpolation_hits_both_endpoints_exactly(method):
 
 def test_linear_interpolation_is_evenly_spaced_on_the_chord():
     z0, z1 = torch.tensor([0.0, 2.0]), torch.tensor([4.0, -2.0])
-    torch.testing.assert_close(interpolate(z0, z1, 5), torch.tensor([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0], [3.0, -1.0], [4.0, -2.0]]))
+    want = torch.tensor([[0.0, 2.0], [1.0, 1.0], [2.0, 0.0], [3.0, -1.0], [4.0, -2.0]])
+    torch.testing.assert_close(interpolate(z0, z1, 5), want)
 
 
 def test_slerp_keeps_the_norm_and_walks_the_great_circle():
@@ -193,14 +202,17 @@ def test_slerp_keeps_the_norm_and_walks_the_great_circle():
     z1 = z1 * z0.norm() / z1.norm()  # equal norms
     path = interpolate(z0, z1, 9, "slerp")
     torch.testing.assert_close(path.norm(dim=1), z0.norm().expand(9), rtol=1e-12, atol=0)
-    e0, e1 = torch.tensor([1.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64)
+    e0 = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    e1 = torch.tensor([0.0, 1.0], dtype=torch.float64)
     mid = interpolate(e0, e1, 3, "slerp")[1]
-    torch.testing.assert_close(mid, torch.tensor([math.sqrt(0.5), math.sqrt(0.5)], dtype=torch.float64))
+    torch.testing.assert_close(mid, torch.tensor([math.sqrt(0.5), math.sqrt(0.5)],
+                                                 dtype=torch.float64))
 
 
 def test_slerp_of_parallel_latents_falls_back_to_linear():
     z = torch.tensor([1.0, 2.0])
-    torch.testing.assert_close(interpolate(z, 3 * z, 3, "slerp"), interpolate(z, 3 * z, 3, "linear"))
+    torch.testing.assert_close(interpolate(z, 3 * z, 3, "slerp"),
+                               interpolate(z, 3 * z, 3, "linear"))
 
 
 def test_interpolate_refuses_unknown_methods_and_shape_mismatch():
@@ -250,28 +262,6 @@ def test_animation_refuses_empty_snapshots_and_unknown_kinds():
         animate_snapshots([(0, torch.zeros(3, 2))], kind="video")
 
 
-# ---------------------------------------------------------------------------- explorers
-def test_latent_explorer_widget_redraws_when_a_slider_moves():
-    ipywidgets = pytest.importorskip("ipywidgets")
-    gen = MLPGenerator(6, (1, 8, 8), hidden=(16,))
-    box = latent_explorer(gen, 6, n_sliders=3, mode="widget")
-    assert isinstance(box, ipywidgets.HBox)
-    controls, image = box.children
-    assert len(controls.children) == 4  # the seed and 3 coordinates
-    first = image.value
-    assert first[:8] == b"\x89PNG\r\n\x1a\n"
-    controls.children[1].value = 2.5
-    assert image.value != first
-    assert not plt.get_fignums()  # redraws do not leave pyplot figures behind
-
-
-def test_latent_explorer_falls_back_to_a_static_sweep_outside_a_kernel():
-    gen = MLPGenerator(5, (1, 8, 8), hidden=(16,), num_classes=10)
-    fig = latent_explorer(gen, 5, n_sliders=2, y=3, values=(-2, 0, 2))  # mode="auto", no kernel here
-    shown = fig.axes[0].images[0].get_array()
-    assert shown.shape == (2 * 9 + 1, 3 * 9 + 1)  # rows: coordinates; columns: values
-
-
 def test_plot_2d_shows_a_pacgan_discriminator_on_copies_of_each_point():
     from eep596gan.models import MLPDiscriminator
     from eep596gan.viz import _d_surface
@@ -283,3 +273,83 @@ def test_plot_2d_shows_a_pacgan_discriminator_on_copies_of_each_point():
     with torch.no_grad():
         expected = d(point.repeat(2, 1)).sigmoid().item()
     assert abs(prob[2, 3].item() - expected) < 1e-6
+
+
+# ---------------------------------------------------------------------------- generator helpers
+class _RecordingG(nn.Module):
+    """G(z) = z repeated into (m, 1, 2, 2) images, recording grad mode and training mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+        self.calls = []
+
+    def forward(self, z, y=None):
+        self.calls.append((torch.is_grad_enabled(), self.training, y))
+        return (self.scale * z[:, :1]).view(-1, 1, 1, 1).expand(-1, 1, 2, 2)
+
+
+def test_generate_runs_g_without_grad_in_eval_mode_and_restores_the_mode():
+    g = _RecordingG()
+    x = generate(g, torch.tensor([[0.5, 1.0], [-0.25, 0.0]]))
+    assert x.shape == (2, 1, 2, 2) and not x.requires_grad
+    torch.testing.assert_close(x[:, 0, 0, 0], torch.tensor([0.5, -0.25]))
+    assert g.calls[0][:2] == (False, False) and g.training
+    generate(g, torch.zeros(3, 2), y=4)  # a conditional generator gets one label per sample
+    assert torch.equal(g.calls[1][2], torch.full((3,), 4))
+
+
+def test_sweep_images_moves_one_coordinate_per_row_from_a_seeded_base():
+    shown = []
+
+    class Capture(nn.Module):  # records the z it is given; images are its first 4 coordinates
+        def forward(self, z):
+            shown.append(z.clone())
+            return z[:, :4].reshape(-1, 1, 2, 2)
+
+    x = sweep_images(Capture(), 5, coords=[0, 3], values=(-1.0, 0.0, 2.0), seed=7)
+    assert x.shape == (6, 1, 2, 2)
+    (z,) = shown
+    base = torch.randn(5, generator=torch.Generator().manual_seed(7))
+    for row, c in enumerate([0, 3]):
+        block = z[3 * row : 3 * row + 3]
+        torch.testing.assert_close(block[:, c], torch.tensor([-1.0, 0.0, 2.0]))
+        others = [j for j in range(5) if j != c]
+        torch.testing.assert_close(block[:, others], base[others].expand(3, 4))
+
+
+# ---------------------------------------------------------------------------- mode coverage
+def test_plot_mode_coverage_draws_one_line_per_track_and_the_total():
+    centers, _ = mode_centers("ring8")
+    track = ModeCoverage("ring8", n=16)
+
+    def fake(points):  # stands in for a GANTrainer whose generator returns `points`
+        return SimpleNamespace(config=SimpleNamespace(latent_dim=3),
+                               sample=lambda z: points[: len(z)])
+
+    track(fake(centers.repeat(2, 1)), 10)
+    track(fake(torch.full((16, 2), 50.0)), 30)
+    fig = plot_mode_coverage({"fake": track})
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "modes captured"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [10, 30])
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [8, 0])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [8, 8])  # the dashed "all 8 modes"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["fake", "all 8 modes"]
+
+
+# ---------------------------------------------------------------------------- fill-in frames
+def _bits(m, shape, seed=0, dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 2, (m, *shape), generator=gen).to(dtype)
+
+
+def test_fill_in_frames_shows_drawn_pixels_and_grey_elsewhere():
+    x = _bits(3, (1, 2, 3), seed=1)
+    frames = fill_in_frames(x, [0, 2, 6]).view(3, 3, 6)  # (image, frame, pixel)
+    assert torch.equal(frames[:, 0], torch.zeros(3, 6))
+    assert torch.equal(frames[:, 1, :2], 2 * x.flatten(1)[:, :2] - 1)
+    assert torch.equal(frames[:, 1, 2:], torch.zeros(3, 4))
+    assert torch.equal(frames[:, 2], 2 * x.flatten(1) - 1)
+    with pytest.raises(ValueError, match=r"pixel counts in \[0, 6\]"):
+        fill_in_frames(x, [7])

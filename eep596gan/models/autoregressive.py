@@ -9,6 +9,8 @@ at the price of O(n) sequential generation and no latent code to control the out
 only, so one network call scores an image and n calls generate one. `CharLM` is the slides'
 language model at character level: a causal MLP over a fixed window (Bengio et al. 2003), scoring
 P(NASA will take me to Moon) as a product of next-character probabilities.
+
+A little over 300 lines: the two models are one family (the FVBN) sharing the sampling helpers.
 """
 
 from __future__ import annotations
@@ -121,7 +123,8 @@ class PixelAR(nn.Module):
             )
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, progress: bool = False) -> Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               progress: bool = False) -> Tensor:
         """Draw n images pixel by pixel: one network call per pixel (O(n_pixels) sequential steps).
 
         Returns:
@@ -149,7 +152,8 @@ class PixelAR(nn.Module):
         self.check_input(x)
         d = math.prod(self.in_shape)
         if not 0 <= int(n_observed) <= d:
-            raise ValueError(f"n_observed must lie in [0, {d}] (the number of pixels); got {n_observed}")
+            raise ValueError(f"n_observed must lie in [0, {d}] (the number of pixels); "
+                             f"got {n_observed}")
         out = x.flatten(1).clone()  # (m, d), filled left to right
         out[:, int(n_observed):] = 0  # not drawn yet; MADE never reads them for earlier pixels
         for i in tqdm(range(int(n_observed), d), desc="pixels", disable=not progress):
@@ -185,11 +189,13 @@ class CharLM(nn.Module):
         hidden: width of the two hidden layers.
     """
 
-    def __init__(self, vocab: str | None = None, context: int = 32, embed: int = 16, hidden: int = 256):
+    def __init__(self, vocab: str | None = None, context: int = 32, embed: int = 16,
+                 hidden: int = 256):
         super().__init__()
         chars = list(dict.fromkeys(DEFAULT_VOCAB if vocab is None else vocab))
         if not chars or any(not isinstance(c, str) or len(c) != 1 for c in chars):
-            raise ValueError("vocab must be a non-empty string of characters, e.g. ''.join(sorted(set(text)))")
+            raise ValueError("vocab must be a non-empty string of characters, "
+                             "e.g. ''.join(sorted(set(text)))")
         self.vocab = "".join(c for c in chars if c != "\n")
         self.stoi = {c: i for i, c in enumerate(self.vocab)}
         self.bos, self.context = len(self.vocab), int(context)
@@ -211,9 +217,10 @@ class CharLM(nn.Module):
         except KeyError as err:
             c = err.args[0]
             raise ValueError(
-                f"character {c!r} (U+{ord(c):04X}) at position {text.index(c)} is not in the vocabulary "
-                f"of {len(self.vocab)} characters ({self.vocab[:20]!r}...). Replace it, or build the model "
-                "with every character you need: CharLM(vocab=''.join(sorted(set(text))))"
+                f"character {c!r} (U+{ord(c):04X}) at position {text.index(c)} is not in the "
+                f"vocabulary of {len(self.vocab)} characters ({self.vocab[:20]!r}...). Replace it, "
+                "or build the model with every character you need: "
+                "CharLM(vocab=''.join(sorted(set(text))))"
             ) from None
         return torch.tensor(ids, dtype=torch.int64)
 
@@ -228,19 +235,25 @@ class CharLM(nn.Module):
     def forward(self, ctx: Tensor) -> Tensor:
         """Next-character logits from contexts (m, context) of ids, shape (m, len(vocab) + 1)."""
         if ctx.dim() != 2 or ctx.shape[1] != self.context:
-            raise ValueError(f"ctx must be ids of shape (m, {self.context}); got {tuple(ctx.shape)}")
+            raise ValueError(f"ctx must be ids of shape (m, {self.context}); "
+                             f"got {tuple(ctx.shape)}")
         # Everything up to the last bos in the window belongs to an earlier text: blank it out.
         before_bos = (ctx == self.bos).flip(1).cumsum(1).flip(1) > 0  # (m, context)
         ctx = ctx.masked_fill(before_bos, self.bos)
         return self.net(self.embedding(ctx).flatten(1))  # (m, vocab + 1)
 
     def nll(self, windows: Tensor) -> Tensor:
-        """-log p(last id | the `context` ids before it) for windows (m, context + 1): shape (m,)."""
+        """-log p(last id | the `context` ids before it) for windows (m, context + 1):
+        shape (m,).
+        """
         return F.cross_entropy(self(windows[:, :-1]), windows[:, -1], reduction="none")
 
     def windows(self, ids: Tensor) -> Tensor:
-        """Every (context, next id) window of a text that starts after a bos: (len(ids), context + 1)."""
-        pad = torch.full((self.context + (len(ids) == 0),), self.bos, dtype=torch.int64, device=ids.device)
+        """Every (context, next id) window of a text that starts after a bos:
+        (len(ids), context + 1).
+        """
+        pad = torch.full((self.context + (len(ids) == 0),), self.bos, dtype=torch.int64,
+                         device=ids.device)
         return torch.cat([pad, ids]).unfold(0, self.context + 1, 1)[: len(ids)]
 
     def char_log_probs(self, text: str) -> Tensor:
@@ -249,7 +262,9 @@ class CharLM(nn.Module):
         return -self.nll(self.windows(self.encode(text).to(device)))
 
     def log_prob(self, text: str) -> Tensor:
-        """log P(text) = sum_i log p(c_i | c_<i), starting from the begin-of-text token (a scalar, nats)."""
+        """log P(text) = sum_i log p(c_i | c_<i), starting from the begin-of-text token
+        (a scalar, nats).
+        """
         return self.char_log_probs(text).sum()
 
     @torch.no_grad()
@@ -284,14 +299,16 @@ class CharLM(nn.Module):
         Small temperatures sharpen the distribution (-> greedy), large ones flatten it.
         """
         if not temperature > 0:
-            raise ValueError(f"temperature must be positive (1.0 samples the model); got {temperature}")
+            raise ValueError("temperature must be positive (1.0 samples the model); "
+                             f"got {temperature}")
         device = self.embedding.weight.device
         ids = torch.cat([torch.full((self.context,), self.bos), self.encode(prompt)]).to(device)
         out = []
         for _ in range(int(n_chars)):
             probs = torch.softmax(self(ids[None, -self.context:]).double() / temperature, dim=1)[0]
             u = _uniform((), device, generator).double()
-            nxt = torch.searchsorted(probs.cumsum(0), u[None], right=True).clamp_max(self.bos)  # inverse CDF
+            nxt = (torch.searchsorted(probs.cumsum(0), u[None], right=True)  # inverse CDF
+                   .clamp_max(self.bos))
             ids = torch.cat([ids, nxt])
             out.append(int(nxt))
         return prompt + self.decode(out)

@@ -43,16 +43,19 @@ def check_noise(z: Tensor, latent_dim: int, module: nn.Module) -> None:
         )
     p = next(module.parameters(), None)
     if p is not None and z.device != p.device:
-        raise RuntimeError(f"z is on {z.device} but the generator is on {p.device}: use z.to({str(p.device)!r})")
+        raise RuntimeError(f"z is on {z.device} but the generator is on {p.device}: "
+                           f"use z.to({str(p.device)!r})")
 
 
 def _check_input(x: Tensor, in_shape: tuple[int, ...], module: nn.Module) -> None:
     if not isinstance(x, Tensor) or tuple(x.shape[1:]) != in_shape:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"discriminator input must have shape (m, {', '.join(map(str, in_shape))}); got {got}")
+        raise ValueError("discriminator input must have shape "
+                         f"(m, {', '.join(map(str, in_shape))}); got {got}")
     p = next(module.parameters())
     if x.device != p.device:
-        raise RuntimeError(f"x is on {x.device} but the discriminator is on {p.device}: use x.to({str(p.device)!r})")
+        raise RuntimeError(f"x is on {x.device} but the discriminator is on {p.device}: "
+                           f"use x.to({str(p.device)!r})")
 
 
 class _Conditioning(nn.Module):
@@ -67,12 +70,15 @@ class _Conditioning(nn.Module):
     def forward(self, h: Tensor, y: Tensor | None) -> Tensor:
         if self.embed is None:
             if y is not None:
-                raise ValueError("this model is unconditional: build it with num_classes to pass labels")
+                raise ValueError("this model is unconditional: "
+                                 "build it with num_classes to pass labels")
             return h
         if y is None:
-            raise ValueError(f"this model is conditional: pass labels y of shape (m,) in [0, {self.num_classes})")
+            raise ValueError("this model is conditional: "
+                             f"pass labels y of shape (m,) in [0, {self.num_classes})")
         if y.shape != (h.shape[0],) or y.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"labels y must be integer, shape ({h.shape[0]},); got {tuple(y.shape)} {y.dtype}")
+            raise ValueError(f"labels y must be integer, shape ({h.shape[0]},); "
+                             f"got {tuple(y.shape)} {y.dtype}")
         return torch.cat([h, self.embed(y)], dim=1)
 
 
@@ -82,8 +88,9 @@ class MLPGenerator(nn.Module):
     `batchnorm=True` normalises each hidden layer (as DCGAN does), which steadies image GANs.
     """
 
-    def __init__(self, latent_dim: int, out_shape, hidden=(256, 256), num_classes: int | None = None,
-                 out_activation: str | None = "auto", batchnorm: bool = False):
+    def __init__(self, latent_dim: int, out_shape, hidden=(256, 256),
+                 num_classes: int | None = None, out_activation: str | None = "auto",
+                 batchnorm: bool = False):
         super().__init__()
         self.latent_dim, self.out_shape = int(latent_dim), _shape(out_shape, "out_shape")
         self.num_classes = num_classes
@@ -129,7 +136,8 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         _check_input(x, self.in_shape, self)
         if x.shape[0] % self.pack:
-            raise ValueError(f"a PacGAN discriminator with pack={self.pack} needs a batch size divisible by {self.pack}; got {x.shape[0]}")
+            raise ValueError(f"a PacGAN discriminator with pack={self.pack} "
+                             f"needs a batch size divisible by {self.pack}; got {x.shape[0]}")
         h = x.reshape(x.shape[0] // self.pack, -1)  # (m / pack, pack * prod(in_shape))
         return self.net(self.cond(h, y))  # (m / pack, 1)
 
@@ -151,9 +159,11 @@ def _dcgan_plan(shape, what: str) -> tuple[int, int, int]:
 class DCGANGenerator(nn.Module):
     """z -> Linear -> (width*2^(n-1), s, s) -> n x [ConvT 4x4 stride 2, BN, ReLU] -> tanh image."""
 
-    def __init__(self, latent_dim: int, out_shape=(1, 28, 28), width: int = 32, num_classes: int | None = None):
+    def __init__(self, latent_dim: int, out_shape=(1, 28, 28), width: int = 32,
+                 num_classes: int | None = None):
         super().__init__()
-        self.latent_dim, self.out_shape, self.num_classes = int(latent_dim), _shape(out_shape, "out_shape"), num_classes
+        self.latent_dim, self.out_shape, self.num_classes = (
+            int(latent_dim), _shape(out_shape, "out_shape"), num_classes)
         channels, self.base, n = _dcgan_plan(out_shape, "out_shape")
         self.cond = _Conditioning(num_classes, 16)
         self.top = width * 2 ** (n - 1) if n > 1 else width * 2
@@ -164,7 +174,8 @@ class DCGANGenerator(nn.Module):
         )
         blocks, ch = [], self.top
         for _ in range(n - 1):
-            blocks += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU()]
+            blocks += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(ch // 2), nn.ReLU()]
             ch //= 2
         blocks += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*blocks)
@@ -189,7 +200,8 @@ class DCGANDiscriminator(nn.Module):
         channels, base, n = _dcgan_plan(in_shape, "in_shape")
         layers, ch = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)], width
         for _ in range(n - 1):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
+                       nn.LeakyReLU(0.2)]
             ch *= 2
         self.features = nn.Sequential(*layers, nn.Flatten())
         feature_dim = ch * base * base

@@ -24,7 +24,8 @@ def _points(x: Tensor, dim: int) -> Tensor:
     if dim == 1 and x.dim() == 1:
         x = x[:, None]
     if x.dim() != 2 or x.shape[1] != dim:
-        raise ValueError(f"x must have shape (m, {dim}) for this {dim}-D model; got {tuple(x.shape)}")
+        raise ValueError(f"x must have shape (m, {dim}) for this {dim}-D model; "
+                         f"got {tuple(x.shape)}")
     return x
 
 

@@ -35,13 +35,14 @@ def _check_pair_input(x: Tensor, channels: int, what: str) -> None:
         raise ValueError(f"{what} must have shape (m, {channels}, H, W); got {got}")
     if x.shape[2] % 4 or x.shape[3] % 4:
         raise ValueError(
-            f"{what}'s height and width must be multiples of 4 (two 2x downsamplings), e.g. 8 or 28; "
-            f"got {tuple(x.shape[2:])}: pad or resize the images"
+            f"{what}'s height and width must be multiples of 4 (two 2x downsamplings), "
+            f"e.g. 8 or 28; got {tuple(x.shape[2:])}: pad or resize the images"
         )
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out),
+                         nn.ReLU())
 
 
 class UNetGenerator(nn.Module):
@@ -58,8 +59,10 @@ class UNetGenerator(nn.Module):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         w = int(width)
         self.enc0 = _block(self.in_channels, w)  # (m, w, S, S)
-        self.down1 = nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2), _block(2 * w, 2 * w))
-        self.down2 = nn.Sequential(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2), _block(4 * w, 4 * w))
+        self.down1 = nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),
+                                   _block(2 * w, 2 * w))
+        self.down2 = nn.Sequential(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2),
+                                   _block(4 * w, 4 * w))
         self.up2 = nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1)  # S/4 -> S/2
         self.dec1 = _block(4 * w, 2 * w)  # after concatenating the S/2 skip
         self.up1 = nn.ConvTranspose2d(2 * w, w, 4, 2, 1)  # S/2 -> S
@@ -78,7 +81,8 @@ class UNetGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """Conditional PatchGAN: (x, y) concatenated on channels -> a map of patch logits (m, 1, S/4, S/4).
+    """Conditional PatchGAN: (x, y) concatenated on channels -> a map of patch logits
+    (m, 1, S/4, S/4).
 
     Args:
         in_channels: channels of x plus channels of y (2 for grayscale to grayscale).
@@ -96,8 +100,10 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """Patch logits for the pair (input x, output y): real target or G(x)."""
-        if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.shape[0] != y.shape[0] or x.shape[2:] != y.shape[2:]:
-            raise ValueError("x and y must be image batches with the same m, H and W: D scores the pair (x, y)")
+        if (not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.shape[0] != y.shape[0]
+                or x.shape[2:] != y.shape[2:]):
+            raise ValueError("x and y must be image batches with the same m, H and W: "
+                             "D scores the pair (x, y)")
         pair = torch.cat([x, y], dim=1)
         _check_pair_input(pair, self.in_channels, "torch.cat([x, y], dim=1)")
         return self.net(pair)
@@ -106,7 +112,8 @@ class PatchDiscriminator(nn.Module):
 # ---------------------------------------------------------------------------------- toy pairs
 def edge_map(x: Tensor) -> Tensor:
     """Sobel gradient magnitude of images in [-1, 1], scaled per image to [-1, 1] (-1 = no edge)."""
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype, device=x.device)
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype,
+                      device=x.device)
     kernels = torch.stack([kx, kx.T])[:, None]  # (2, 1, 3, 3)
     c = x.shape[1]
     g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernels.repeat(c, 1, 1, 1), groups=c)

@@ -6,7 +6,8 @@ The slide "Variational Autoencoder" contrasts the FVBN's chain rule with a laten
 
 which has no closed form. The VAE maximises a lower bound instead (the ELBO),
 
-    log p(x) >= E_{q(z|x)} log p(x | z) - KL(q(z | x) || p(z)),   q(z | x) = N(mu(x), diag exp(logvar(x))),
+    log p(x) >= E_{q(z|x)} log p(x | z) - KL(q(z | x) || p(z)),
+    q(z | x) = N(mu(x), diag exp(logvar(x))),
 
 with the expectation estimated by one draw z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) (the
 reparameterization trick: the noise moves outside the network, so gradients reach mu and logvar).
@@ -27,20 +28,26 @@ VAE_LIKELIHOODS = ("bernoulli", "gaussian")
 
 def check_images(x: Tensor, in_shape: tuple[int, ...], module: nn.Module, what: str = "x") -> None:
     """Refuse a batch that is not (m, *in_shape) floats on the module's device, or holds NaN/inf."""
-    if not isinstance(x, Tensor) or tuple(x.shape[1:]) != tuple(in_shape) or x.dim() != len(in_shape) + 1:
+    if (not isinstance(x, Tensor) or tuple(x.shape[1:]) != tuple(in_shape)
+            or x.dim() != len(in_shape) + 1):
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"{what} must have shape (m, {', '.join(map(str, in_shape))}); got {got}")
     if not x.is_floating_point():
-        raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}: use {what}.float()")
+        raise TypeError(f"{what} must be a floating-point tensor, got dtype {x.dtype}: "
+                        f"use {what}.float()")
     p = next(module.parameters())
     if x.device != p.device:
-        raise RuntimeError(f"{what} is on {x.device} but the model is on {p.device}: use {what}.to({str(p.device)!r})")
+        raise RuntimeError(f"{what} is on {x.device} but the model is on {p.device}: "
+                           f"use {what}.to({str(p.device)!r})")
     if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contains NaN or inf: clean the data (torch.nan_to_num) before passing it")
+        raise ValueError(f"{what} contains NaN or inf: "
+                         "clean the data (torch.nan_to_num) before passing it")
 
 
 def normal(shape, like: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """N(0, 1) noise shaped `shape` on like's device and dtype, drawn from `generator` (any device)."""
+    """N(0, 1) noise shaped `shape` on like's device and dtype, drawn from `generator`
+    (any device).
+    """
     where = generator.device if generator is not None else like.device
     eps = torch.randn(shape, generator=generator, device=where, dtype=like.dtype)
     return eps.to(like.device)
@@ -74,9 +81,11 @@ class VAE(nn.Module):
         super().__init__()
         self.in_shape = tuple(int(s) for s in in_shape)
         if len(self.in_shape) != 3 or any(s <= 0 for s in self.in_shape):
-            raise ValueError(f"in_shape must be (C, H, W) of positive ints, e.g. (1, 8, 8); got {in_shape}")
+            raise ValueError("in_shape must be (C, H, W) of positive ints, e.g. (1, 8, 8); "
+                             f"got {in_shape}")
         if int(latent_dim) < 1:
-            raise ValueError(f"latent_dim must be a positive int (2 to 16 is typical); got {latent_dim}")
+            raise ValueError("latent_dim must be a positive int (2 to 16 is typical); "
+                             f"got {latent_dim}")
         if likelihood not in VAE_LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {VAE_LIKELIHOODS}; got {likelihood!r}")
         if sigma <= 0:
@@ -94,8 +103,11 @@ class VAE(nn.Module):
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar
 
-    def reparameterize(self, mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I): a sample of q(z | x) that gradients flow through."""
+    def reparameterize(self, mu: Tensor, logvar: Tensor,
+                       generator: torch.Generator | None = None) -> Tensor:
+        """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I): a sample of q(z | x) that gradients
+        flow through.
+        """
         return mu + torch.exp(0.5 * logvar) * normal(mu.shape, mu, generator)
 
     def decode(self, z: Tensor) -> Tensor:
@@ -105,7 +117,8 @@ class VAE(nn.Module):
             raise ValueError(f"z must have shape (m, {self.latent_dim}); got {got}")
         return self.decoder(z).view(z.shape[0], *self.in_shape)
 
-    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, x: Tensor,
+                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Returns (recon, mu, logvar): recon = decode(z) for one z ~ q(z | x) (logits or mean)."""
         check_images(x, self.in_shape, self)
         mu, logvar = self.encode(x)
@@ -113,7 +126,9 @@ class VAE(nn.Module):
 
     # ------------------------------------------------------------------ the objective
     def check_input(self, x: Tensor) -> None:
-        """Refuse images of the wrong shape or device, NaN, or (Bernoulli) values outside [-1, 1]."""
+        """Refuse images of the wrong shape or device, NaN, or (Bernoulli) values outside
+        [-1, 1].
+        """
         check_images(x, self.in_shape, self)
         if self.likelihood == "bernoulli" and (x.min() < -1 or x.max() > 1):
             raise ValueError(
@@ -128,7 +143,9 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Decode z ~ N(0, I): the mean of p(x | z) for n draws, images in [-1, 1], shape (n, *in_shape)."""
+        """Decode z ~ N(0, I): the mean of p(x | z) for n draws, images in [-1, 1],
+        shape (n, *in_shape).
+        """
         p = next(self.parameters())
         return self.to_image(self.decode(normal((int(n), self.latent_dim), p, generator)))
 
@@ -159,7 +176,8 @@ def decode_grid(vae: VAE, n: int = 12, lim: float = 2.5) -> Tensor:
     `image_grid(..., nrow=n)` lays them out like a scatter plot of the latent space.
     """
     if vae.latent_dim != 2:
-        raise ValueError(f"decode_grid needs a VAE with latent_dim=2; this one has {vae.latent_dim}")
+        raise ValueError("decode_grid needs a VAE with latent_dim=2; "
+                         f"this one has {vae.latent_dim}")
     p = next(vae.parameters())
     t = torch.linspace(-lim, lim, int(n), device=p.device, dtype=p.dtype)
     grid = torch.meshgrid(t, t.flip(0), indexing="xy")

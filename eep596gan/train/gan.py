@@ -10,6 +10,9 @@ one G forward per step (G's step reuses the last D step's G(z), as the PyTorch D
 does; `reuse_fake=False` draws fresh noise as printed above), optional bf16 autocast,
 channels_last and torch.compile. The loop itself (lazy sync, NaN stop, callbacks, atomic
 checkpoints, exact resume) is `loop.Trainer`'s, shared with every other trainer.
+
+Longer than 300 lines so that it reads top to bottom as Algorithm 1: the two updates and the
+trainer that runs them, with its sampling, checks and checkpoint state, stay in one file.
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ def g_step(generator, discriminator, g_optimizer, z, *, g_loss_fn, y_fake=None, 
     """(2) Update G: minimise J^(G) (non-saturating: -1/2 E log D(G(z))) with D held fixed.
 
     Gradients flow through D to G, but only G's parameters receive them (backward(inputs=...)).
-    `x_fake`: G(z) already made with its graph (the trainer reuses the last D step's); else G(z) here.
+    `x_fake`: G(z) already made with its graph (the trainer reuses the last D step's); else G(z)
+    here.
     Returns (loss, fake_logits), detached.
     """
     g_params = list(generator.parameters()) if g_params is None else g_params
@@ -136,7 +140,8 @@ class GANTrainer(Trainer):
                  compile: bool | str = False, reuse_fake: bool = True):
         pair = gan_loss(loss)
         if int(k) != k or k < 1:
-            raise ValueError(f"k (discriminator steps per generator step) must be an int >= 1, got {k}")
+            raise ValueError("k (discriminator steps per generator step) must be an int >= 1, "
+                             f"got {k}")
         super().__init__(device, lr)
         self.desc = f"GAN ({loss}, k={int(k)})"
         if amp and self.device.type in ("cpu", "cuda") and not native_bf16(self.device):
@@ -189,7 +194,9 @@ class GANTrainer(Trainer):
     @torch.no_grad()
     def sample(self, n: int | None = None, y: Tensor | None = None,
                z: Tensor | None = None) -> Tensor:
-        """G(z) in eval mode: `z` if given, else the first `n` of `fixed_z` (n > 64: fresh noise)."""
+        """G(z) in eval mode: `z` if given, else the first `n` of `fixed_z` (n > 64: fresh
+        noise).
+        """
         if z is None:
             n = len(self.fixed_z) if n is None else n
             if n <= len(self.fixed_z):
@@ -240,7 +247,9 @@ class GANTrainer(Trainer):
         return self._sampler
 
     def _one_step(self, sampler: TensorSampler, m: int) -> Tensor:
-        """k D steps and one G step; (4,) on the device: d_loss (mean of k), g_loss, D(x), D(G(z))."""
+        """k D steps and one G step; (4,) on the device: d_loss (mean of k), g_loss, D(x),
+        D(G(z)).
+        """
         cfg = self.config
         if cfg.decay_steps:  # a function of the step alone, so resume stays exact
             lr = cfg.lr * max(0.0, 1.0 - self.step / cfg.decay_steps)

@@ -39,9 +39,9 @@ class _ModelTrainer(Trainer):
         loss.backward()
         self.optimizer.step()
 
-    def _fit(self, step_fn, steps: int, progress: bool) -> dict[str, list[float]]:
-        return self.run(steps, step_fn, modules=(self.model,), progress=progress,
-                        log_every=self.sync_every)
+    def _fit(self, step_fn, steps: int, progress: bool, loop: dict) -> dict[str, list[float]]:
+        loop.setdefault("log_every", self.sync_every)
+        return self.run(steps, step_fn, modules=(self.model,), progress=progress, **loop)
 
     def state_dict(self) -> dict:
         """Model, optimizer and the batch generator's state (step and history added by `save`)."""
@@ -55,7 +55,8 @@ class _ModelTrainer(Trainer):
 
 
 class VAETrainer(_ModelTrainer):
-    """Minimises the negative ELBO of a VAE with Adam on minibatches drawn from device-resident data.
+    """Minimises the negative ELBO of a VAE with Adam on minibatches drawn from device-resident
+    data.
 
     Args:
         model: a `VAE` (anything `losses.vae_loss` takes, with `check_input(x)`).
@@ -67,11 +68,16 @@ class VAETrainer(_ModelTrainer):
 
     columns = ("loss", "recon", "kl", "elbo")
 
-    def __init__(self, model: nn.Module, lr: float = 1e-3, device=None, seed: int = 0, sync_every: int = 50):
+    def __init__(self, model: nn.Module, lr: float = 1e-3, device=None, seed: int = 0,
+                 sync_every: int = 50):
         super().__init__(model, lr, device, seed, sync_every)
 
-    def fit(self, x: Tensor, steps: int, batch_size: int = 128, progress: bool = True) -> dict[str, list[float]]:
+    def fit(self, x: Tensor, steps: int, batch_size: int = 128,
+            progress: bool = True, **loop) -> dict[str, list[float]]:
         """Train for `steps` Adam steps on minibatches of x (images in [-1, 1]).
+
+        Keyword arguments `loop` (callbacks, callback_every, checkpoint_path, checkpoint_every,
+        log_every) go to `Trainer.run`.
 
         Returns:
             the history, one entry per step (accumulates over calls): "loss" (negative ELBO,
@@ -88,14 +94,15 @@ class VAETrainer(_ModelTrainer):
             self._update(loss)
             return torch.stack([loss, parts["recon"], parts["kl"], -loss]).detach()
 
-        return self._fit(step, steps, progress)
+        return self._fit(step, steps, progress, loop)
 
 
 class ARTrainer(_ModelTrainer):
     """Minimises the exact negative log-likelihood of an autoregressive model (PixelAR, CharLM).
 
     Args:
-        model: a `PixelAR` or `CharLM` (anything with `nll(batch) -> (m,)`; see the module docstring).
+        model: a `PixelAR` or `CharLM` (anything with `nll(batch) -> (m,)`; see the module
+            docstring).
         lr: Adam's learning rate.
         device: where to train; default `get_device()`.
         seed: seeds the minibatch indices.
@@ -104,7 +111,8 @@ class ARTrainer(_ModelTrainer):
 
     columns = ("nll",)
 
-    def __init__(self, model: nn.Module, lr: float = 1e-3, device=None, seed: int = 0, sync_every: int = 50):
+    def __init__(self, model: nn.Module, lr: float = 1e-3, device=None, seed: int = 0,
+                 sync_every: int = 50):
         super().__init__(model, lr, device, seed, sync_every)
 
     def _rows(self, data) -> Tensor:
@@ -112,7 +120,8 @@ class ARTrainer(_ModelTrainer):
         if isinstance(data, str):
             data = self.model.encode(data)
         if not isinstance(data, Tensor):
-            raise TypeError(f"data must be a tensor of binary images, a str, or encoded ids; got {type(data).__name__}")
+            raise TypeError("data must be a tensor of binary images, a str, or encoded ids; "
+                            f"got {type(data).__name__}")
         data = data.to(self.device)
         if data.is_floating_point():
             self.model.check_input(data)
@@ -120,13 +129,16 @@ class ARTrainer(_ModelTrainer):
         if data.dim() != 1 or not hasattr(self.model, "windows"):
             raise ValueError(
                 f"integer data must be a 1-D tensor of token ids for a text model; got shape "
-                f"{tuple(data.shape)} for {type(self.model).__name__}. Pass images as floats in {{0, 1}}"
+                f"{tuple(data.shape)} for {type(self.model).__name__}. "
+                "Pass images as floats in {0, 1}"
             )
         if len(data) == 0 or data.min() < 0 or data.max() > self.model.bos:
-            raise ValueError(f"token ids must be non-empty and lie in [0, {self.model.bos}]: use model.encode(text)")
+            raise ValueError(f"token ids must be non-empty and lie in [0, {self.model.bos}]: "
+                             "use model.encode(text)")
         return self.model.windows(data)  # (n, context + 1), a view: no copy
 
-    def fit(self, data, steps: int, batch_size: int = 128, progress: bool = True) -> dict[str, list[float]]:
+    def fit(self, data, steps: int, batch_size: int = 128,
+            progress: bool = True, **loop) -> dict[str, list[float]]:
         """Train for `steps` Adam steps on random rows of `data`.
 
         Args:
@@ -134,8 +146,11 @@ class ARTrainer(_ModelTrainer):
                 `model.encode`) for CharLM, from which random windows are drawn.
             steps: number of Adam steps.
             batch_size: images, or windows (one predicted character each), per step.
+            loop: callbacks, callback_every, checkpoint_path, checkpoint_every, log_every: as
+                in `Trainer.run`.
         Returns:
-            the history: "nll", mean nats per image (PixelAR) or per character (CharLM), one per step.
+            the history: "nll", mean nats per image (PixelAR) or per character (CharLM), one
+            per step.
         """
         sampler = TensorSampler(self._rows(data), generator=self.generator)
 
@@ -145,4 +160,4 @@ class ARTrainer(_ModelTrainer):
             self._update(loss)
             return loss.detach()[None]
 
-        return self._fit(step, steps, progress)
+        return self._fit(step, steps, progress, loop)

@@ -45,7 +45,9 @@ def make_adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Adam:
 
 
 def atomic_save(obj, path: str | os.PathLike) -> None:
-    """torch.save to a temporary file in the same folder, then rename: a kill leaves the old file."""
+    """torch.save to a temporary file in the same folder, then rename: a kill leaves the old
+    file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -106,6 +108,8 @@ class Trainer:
         """
         if int(steps) != steps or steps < 0:
             raise ValueError(f"steps must be an int >= 0; got {steps}")
+        if callbacks and (int(callback_every) != callback_every or callback_every < 1):
+            raise ValueError(f"callback_every must be an int >= 1; got {callback_every}")
         steps = int(steps)
         if steps == 0:
             return self.history
@@ -142,14 +146,19 @@ class Trainer:
         return self.history
 
     def _sync(self, rows: Tensor, first_step: int, bar, progress: bool) -> None:
-        """Copy a block of step statistics to the history; stop at the first NaN or inf."""
+        """Copy a block of step statistics to the history; stop at the first NaN or inf.
+
+        At a stop, the history keeps the steps before the bad one and `step` counts just those
+        (the weights have moved on: the message says to rebuild the model).
+        """
         values = rows.cpu().tolist()
         for j, row in enumerate(values):
             bad = [k for k, v in enumerate(row) if not math.isfinite(v)]
             if bad:
+                self.step = first_step + j
                 stats = ", ".join(f"{c}={v:.4g}" for c, v in zip(self.columns, row))
                 raise FloatingPointError(
-                    f"{self.columns[bad[0]]} became {row[bad[0]]} at step {first_step + j + 1} "
+                    f"{self.columns[bad[0]]} became {row[bad[0]]} at step {self.step + 1} "
                     f"(lr={self.lr:g}; {stats}): training stopped. The model diverged: rebuild it "
                     f"and train with a lower learning rate, e.g. lr={self.lr / 10:g}, or check "
                     "the data for NaN")
@@ -170,7 +179,9 @@ class Trainer:
         raise NotImplementedError
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write a checkpoint atomically (a kill during the save leaves the previous file intact)."""
+        """Write a checkpoint atomically (a kill during the save leaves the previous file
+        intact).
+        """
         state = self.state_dict()
         state["step"] = self.step
         state["history"] = {k: list(v) for k, v in self.history.items()}

@@ -24,7 +24,9 @@ class MLETrainer(Trainer):
 
     Args:
         model: any module with `log_prob(x) -> (m,)`; lr: Adam's learning rate.
-        generator: draws the minibatches (when `fit` is given a batch size).
+        generator: draws the minibatches (when `fit` is given a batch size); default: a
+            generator seeded from torch's global RNG (so `seed_everything` fixes it), saved in
+            checkpoints with the rest.
     """
 
     columns = ("log_likelihood",)
@@ -35,6 +37,9 @@ class MLETrainer(Trainer):
         device = device if device is not None else next(model.parameters()).device
         super().__init__(device, lr)
         self.model = model.to(self.device)
+        if generator is None:
+            seed = int(torch.randint(2**62, (), dtype=torch.int64))
+            generator = torch.Generator(device=self.device).manual_seed(seed)
         self.generator = generator
         self.optimizer = make_adam(self.model.parameters(), self.lr)
 
@@ -65,11 +70,13 @@ class MLETrainer(Trainer):
                         callbacks=callbacks, callback_every=1)
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())
 
 
 def fit_mle(model: nn.Module, x: Tensor, steps: int, lr: float = 0.05,

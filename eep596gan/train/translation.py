@@ -1,4 +1,5 @@
-"""Image-to-image training: pix2pix on pairs (Isola et al. 2017), CycleGAN without (Zhu et al. 2017).
+"""Image-to-image training: pix2pix on pairs (Isola et al. 2017), CycleGAN without
+(Zhu et al. 2017).
 
 Both are the GAN game with an extra term in G's cost, run by `loop.Trainer`'s loop:
 
@@ -35,7 +36,9 @@ def _step(optimizer, loss: Tensor, inputs=None) -> None:
 
 
 class _Translation(Trainer):
-    """Networks moved to the device, two Adams, a seeded batch generator; saved and restored whole."""
+    """Networks moved to the device, two Adams, a seeded batch generator; saved and restored
+    whole.
+    """
 
     def __init__(self, nets: dict[str, nn.Module], generators: list[str], lr: float, seed: int,
                  device):
@@ -79,8 +82,11 @@ class Pix2PixTrainer(_Translation):
         self.l1_weight = float(l1_weight)
 
     def fit(self, source: Tensor, target: Tensor, steps: int, batch_size: int = 64,
-            progress: bool = True) -> dict[str, list[float]]:
+            progress: bool = True, **loop) -> dict[str, list[float]]:
         """Train on paired images source[i] -> target[i], both (N, C, H, W).
+
+        Keyword arguments `loop` (callbacks, callback_every, checkpoint_path, checkpoint_every,
+        log_every) go to `Trainer.run`.
 
         Returns:
             history: "d_loss", "g_loss" and "l1" (mean |G(x) - y| of the batch), one per step.
@@ -104,7 +110,7 @@ class Pix2PixTrainer(_Translation):
             _step(self.g_optimizer, g_loss, self.g_params)
             return torch.stack([d_loss, g_loss, (fake - y).abs().mean()]).detach()
 
-        return self.run(steps, step, modules=(g, d), progress=progress)
+        return self.run(steps, step, modules=(g, d), progress=progress, **loop)
 
 
 class CycleGANTrainer(_Translation):
@@ -125,8 +131,11 @@ class CycleGANTrainer(_Translation):
         self.cycle_weight = float(cycle_weight)
 
     def fit(self, x: Tensor, y: Tensor, steps: int, batch_size: int = 64,
-            progress: bool = True) -> dict[str, list[float]]:
+            progress: bool = True, **loop) -> dict[str, list[float]]:
         """Train on images of the two domains, (N_x, C, H, W) and (N_y, C, H, W), never paired.
+
+        Keyword arguments `loop` (callbacks, callback_every, checkpoint_path, checkpoint_every,
+        log_every) go to `Trainer.run`.
 
         Returns:
             history: "d_loss", "g_loss" (the adversarial part) and "cycle", one per step.
@@ -151,7 +160,7 @@ class CycleGANTrainer(_Translation):
             _step(self.g_optimizer, adversarial + self.cycle_weight * cycle, self.g_params)
             return torch.stack([d_loss, adversarial, cycle]).detach()
 
-        return self.run(steps, step, modules=(g, f, d_x, d_y), progress=progress)
+        return self.run(steps, step, modules=(g, f, d_x, d_y), progress=progress, **loop)
 
 
 def fit_pix2pix(generator: nn.Module, discriminator: nn.Module, source: Tensor, target: Tensor,
