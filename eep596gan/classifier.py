@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .data import DATASETS, IMAGE_DATASETS, load_images
+from .data import dataset as dataset_entry
+from .data import load_images
 from .device import get_device
 from .paths import cache_dir
 
 __all__ = [
     "FEATURE_DIM",
-    "IMAGE_SHAPES",
     "SmallCNN",
     "classifier_path",
     "load_classifier",
@@ -36,7 +36,6 @@ __all__ = [
 
 VERSION = 1  # bump when the architecture or the recipe changes: old cache files are then ignored
 FEATURE_DIM = 64
-IMAGE_SHAPES = {name: DATASETS[name].shape for name in IMAGE_DATASETS}
 _SEED = 0
 
 
@@ -57,9 +56,7 @@ class SmallCNN(nn.Module):
 
 
 def _check_dataset(dataset: str) -> None:
-    if dataset not in IMAGE_DATASETS:
-        raise ValueError(f"unknown image dataset {dataset!r}; "
-                         f"valid names are: {', '.join(IMAGE_DATASETS)}")
+    dataset_entry(dataset, "images")  # a ValueError naming the image datasets otherwise
 
 
 def classifier_path(dataset: str = "digits") -> Path:
@@ -69,7 +66,8 @@ def classifier_path(dataset: str = "digits") -> Path:
 
 
 @torch.enable_grad()  # callers such as metrics.features run under no_grad
-def train_classifier(dataset: str = "digits", epochs: int | None = None, device=None) -> SmallCNN:
+def train_classifier(dataset: str = "digits", epochs: int | None = None, device=None,
+                     root=None) -> SmallCNN:
     """Train a `SmallCNN` on `dataset`'s train split with a fixed seed (no caching).
 
     Args:
@@ -81,7 +79,7 @@ def train_classifier(dataset: str = "digits", epochs: int | None = None, device=
     """
     _check_dataset(dataset)
     device = get_device(device)
-    x, y = load_images(dataset, split="train", device=device)
+    x, y = load_images(dataset, root=root, split="train", device=device)
     gen = torch.Generator().manual_seed(_SEED)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
         torch.manual_seed(_SEED)
@@ -94,7 +92,7 @@ def train_classifier(dataset: str = "digits", epochs: int | None = None, device=
     threads = torch.get_num_threads()
     torch.set_num_threads(1 if device.type == "cpu" else threads)
     try:
-        for _ in range(epochs if epochs is not None else DATASETS[dataset].classifier_epochs):
+        for _ in range(epochs if epochs is not None else dataset_entry(dataset).classifier_epochs):
             order = torch.randperm(len(x), generator=gen).to(device)
             for i in range(0, len(x), m):
                 idx = order[i : i + m]
@@ -119,7 +117,7 @@ def _save_atomic(state: dict, path: Path) -> None:
 
 
 @functools.cache
-def _cached_classifier(dataset: str, path: str) -> SmallCNN:
+def _cached_classifier(dataset: str, path: str, root: str | None = None) -> SmallCNN:
     """Load from `path`, or train and write it there; memoised per (dataset, path)."""
     model = SmallCNN()
     if os.path.exists(path):
@@ -130,27 +128,32 @@ def _cached_classifier(dataset: str, path: str) -> SmallCNN:
             warnings.warn(f"ignoring unreadable classifier cache {path} ({err}); retraining",
                           stacklevel=3)
     # digits trains in seconds on the CPU, which gives the same weights on every machine
-    model = train_classifier(dataset, device="cpu" if dataset == "digits" else None)
+    model = train_classifier(dataset, device="cpu" if dataset == "digits" else None, root=root)
     _save_atomic(model.state_dict(), Path(path))
     return model
 
 
-def load_classifier(dataset: str = "digits") -> SmallCNN:
-    """The cached classifier for `dataset` (trained on first use), on the CPU, in eval mode."""
-    return _cached_classifier(dataset, str(classifier_path(dataset)))
+def load_classifier(dataset: str = "digits", root=None) -> SmallCNN:
+    """The cached classifier for `dataset` (trained on first use), on the CPU, in eval mode.
+
+    `root`: where a torchvision dataset is found when the classifier must be trained (as for
+    `load_images`); the weights do not depend on it.
+    """
+    return _cached_classifier(dataset, str(classifier_path(dataset)),
+                              None if root is None else str(root))
 
 
-def feature_extractor(dataset: str = "digits", device=None) -> nn.Module:
+def feature_extractor(dataset: str = "digits", device=None, root=None) -> nn.Module:
     """The classifier's penultimate layer as a frozen module.
 
     Args:
         dataset: "digits", "mnist" or "fashion_mnist": the classifier is trained on it once.
         device: where the module lives (default: `get_device()`).
     Returns:
-        An eval-mode `nn.Module` mapping images (m, *IMAGE_SHAPES[dataset]) in [-1, 1] to
+        An eval-mode `nn.Module` mapping images (m, *data.DATASETS[dataset].shape) in [-1, 1] to
         features (m, FEATURE_DIM).
     """
-    features = copy.deepcopy(load_classifier(dataset).features).to(get_device(device)).eval()
+    features = copy.deepcopy(load_classifier(dataset, root).features).to(get_device(device)).eval()
     return features.requires_grad_(False)
 
 

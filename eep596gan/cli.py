@@ -131,7 +131,7 @@ def _train_likelihood(args, out: Path) -> int:
 
 
 def _train_gan(args, out: Path) -> int:
-    from .data import POINT_DATASETS, load_images, sample_2d
+    from .data import dataset, load_images, sample_2d
     from .device import get_device, seed_everything
     from .recipes import recipe, trainer_from_recipe
 
@@ -139,7 +139,7 @@ def _train_gan(args, out: Path) -> int:
                loss=args.loss, lr=args.lr)
     device = get_device(args.device)
     seed_everything(args.seed)
-    points = args.data in POINT_DATASETS
+    points = not dataset(args.data).is_image
     if points:
         x = sample_2d(args.data, 50_000, seed=args.seed)
     else:
@@ -174,14 +174,14 @@ def _gan_metrics(trainer, x, args, points: bool) -> dict:
     import torch
 
     from . import metrics
-    from .data import MODE_DATASETS, load_images
+    from .data import dataset, load_images
 
     gen = torch.Generator(device=trainer.device).manual_seed(12345)
     z = torch.randn(5000 if points else 1000, trainer.config.latent_dim, generator=gen,
                     device=trainer.device)
     fake = trainer.sample(z=z).cpu()
     if points:
-        if args.data not in MODE_DATASETS:
+        if dataset(args.data).modes is None:
             return {}
         cov = metrics.mode_coverage(fake, name=args.data)
         return {k: cov[k] for k in ("modes_captured", "modes_total", "high_quality_fraction")}
@@ -199,9 +199,10 @@ def _image_scores(fake, x, held_out, args) -> dict:
 
     train = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
               [: max(len(held_out), 1000)]]
-    return {"frechet_distance": round(metrics.frechet_distance(fake, train, dataset=args.data), 4),
-            "frechet_distance_real": round(
-                metrics.frechet_distance(held_out, train, dataset=args.data), 4)}
+    def score(images) -> float:
+        return round(metrics.frechet_distance(images, train, dataset=args.data, root=args.root), 4)
+
+    return {"frechet_distance": score(fake), "frechet_distance_real": score(held_out)}
 
 
 def _save_grid(images, path: Path, title: str) -> None:

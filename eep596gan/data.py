@@ -27,6 +27,7 @@ __all__ = [
     "MODE_DATASETS",
     "MIXTURES_1D",
     "dataset",
+    "names",
     "load_images",
     "default_root",
     "dataset_status",
@@ -86,11 +87,9 @@ def load_images(
     Returns:
         x: float32 (N, 1, H, W) in [-1, 1]; y: int64 (N,) class labels.
     """
-    if name not in IMAGE_DATASETS:
-        raise _unknown(name, IMAGE_DATASETS, "image dataset")
+    entry = dataset(name, "images")
     if split not in _SPLITS:
         raise _unknown(split, _SPLITS, "split")
-    entry = DATASETS[name]
     if entry.torchvision:
         x, y = _load_torchvision(entry, root, download, split)
     else:
@@ -152,7 +151,7 @@ def dataset_status(root: str | os.PathLike | None = None) -> dict[str, str]:
     """Which image datasets can be loaded right now without a network."""
     root = Path(root) if root is not None else default_root()
     status = {}
-    for name in IMAGE_DATASETS:
+    for name in names("images"):
         folder = DATASETS[name].torchvision
         if folder is None:
             status[name] = "available (embedded)"
@@ -177,9 +176,7 @@ def _grid25() -> tuple[torch.Tensor, float]:
 
 def mode_centers(name: str) -> tuple[torch.Tensor, float]:
     """The mode centers (K, 2) and the per-mode standard deviation of `ring8` or `grid25`."""
-    if name not in MODE_DATASETS:
-        raise _unknown(name, MODE_DATASETS, "mixture with known modes")
-    return DATASETS[name].modes()
+    return dataset(name, "modes").modes()
 
 
 def _mixture_points(name: str):
@@ -211,11 +208,10 @@ def sample_2d(name: str, n: int, seed: int | None = None, generator: torch.Gener
     """Draw `n` points (n, 2) float32 from a 2-D toy distribution: ring8, grid25, moons,
     swissroll.
     """
-    if name not in POINT_DATASETS:
-        raise _unknown(name, POINT_DATASETS, "2-D dataset")
+    entry = dataset(name, "points")
     if generator is None:
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return DATASETS[name].load(n, generator)
+    return entry.load(n, generator)
 
 
 # ---------------------------------------------------------------------------- 1-D mixtures
@@ -306,13 +302,33 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
     Dataset("moons", (2,), "points", load=_moons),
     Dataset("swissroll", (2,), "points", load=_swissroll),
 )}
-IMAGE_DATASETS = tuple(name for name, d in DATASETS.items() if d.is_image)
-POINT_DATASETS = tuple(name for name, d in DATASETS.items() if not d.is_image)
-MODE_DATASETS = tuple(name for name, d in DATASETS.items() if d.modes is not None)
+_KINDS = {  # what `dataset(name, kind)` asks of an entry, and how its error names the kind
+    "images": (lambda d: d.is_image, "image dataset"),
+    "points": (lambda d: not d.is_image, "2-D dataset"),
+    "modes": (lambda d: d.modes is not None, "mixture with known modes"),
+}
 
 
-def dataset(name: str) -> Dataset:
-    """The registry entry called `name`; a ValueError listing the valid names otherwise."""
-    if name not in DATASETS:
-        raise _unknown(name, tuple(DATASETS), "dataset")
-    return DATASETS[name]
+def names(kind: str | None = None) -> tuple[str, ...]:
+    """The registered names, in order; `kind` "images", "points" or "modes" keeps those only."""
+    keep = _KINDS[kind][0] if kind else (lambda d: True)
+    return tuple(name for name, d in DATASETS.items() if keep(d))
+
+
+def dataset(name: str, kind: str | None = None) -> Dataset:
+    """The registry entry called `name`, which must be of `kind` when one is given.
+
+    Raises a ValueError listing the valid names otherwise. Every module looks datasets up here
+    at call time, so an entry added to `DATASETS` is seen everywhere.
+    """
+    keep, what = _KINDS[kind] if kind else (lambda d: True, "dataset")
+    entry = DATASETS.get(name)
+    if entry is None or not keep(entry):
+        raise _unknown(name, names(kind), what)
+    return entry
+
+
+# The names at import, for convenience (parametrized tests, notebooks); code checks `dataset()`.
+IMAGE_DATASETS = names("images")
+POINT_DATASETS = names("points")
+MODE_DATASETS = names("modes")

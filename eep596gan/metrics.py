@@ -27,11 +27,11 @@ from torch import Tensor, nn
 
 from .classifier import (
     FEATURE_DIM,
-    IMAGE_SHAPES,
     classifier_accuracy,
     feature_extractor,
     load_classifier,
 )
+from .data import dataset as dataset_entry
 from .data import mode_centers
 from .losses import bernoulli_nll, reconstruction_nll
 from .models.vae import VAE, normal
@@ -109,10 +109,7 @@ def mode_coverage(samples, name: str = "ring8", centers=None, sigma: float | Non
 def _check_images(x, dataset: str, what: str) -> Tensor:
     if not isinstance(x, Tensor):
         x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    shape = IMAGE_SHAPES.get(dataset)
-    if shape is None:
-        raise ValueError(f"unknown image dataset {dataset!r}; "
-                         f"valid names are: {', '.join(IMAGE_SHAPES)}")
+    shape = dataset_entry(dataset, "images").shape  # a ValueError naming the image datasets
     if x.dim() == 3 and x.shape[1:] == shape[1:]:
         x = x.unsqueeze(1)  # (m, H, W) -> (m, 1, H, W)
     if x.dim() != 4 or tuple(x.shape[1:]) != shape:
@@ -127,19 +124,20 @@ def _check_images(x, dataset: str, what: str) -> Tensor:
 
 
 @torch.no_grad()
-def features(x, dataset: str = "digits", device=None, batch_size: int = 1000) -> Tensor:
+def features(x, dataset: str = "digits", device=None, batch_size: int = 1000,
+             root=None) -> Tensor:
     """Classifier features (m, 64), float32 on the CPU, of images (m, C, H, W) in [-1, 1]."""
     x = _check_images(x, dataset, "x")
-    net = feature_extractor(dataset, device)
+    net = feature_extractor(dataset, device, root)
     dev = next(net.parameters()).device
     out = [net(x[i : i + batch_size].to(dev, torch.float32)).cpu()
            for i in range(0, len(x), batch_size)]
     return torch.cat(out) if out else torch.zeros(0, FEATURE_DIM)
 
 
-def feature_stats(x, dataset: str = "digits", device=None) -> tuple[Tensor, Tensor]:
+def feature_stats(x, dataset: str = "digits", device=None, root=None) -> tuple[Tensor, Tensor]:
     """Mean (d,) and covariance (d, d), float64, of the classifier features of images `x`."""
-    f = features(x, dataset, device).double()  # (m, d)
+    f = features(x, dataset, device, root=root).double()  # (m, d)
     if len(f) < 2:
         raise ValueError(f"need at least 2 images to estimate a covariance; got {len(f)}")
     return f.mean(0), torch.cov(f.T)
@@ -183,7 +181,7 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     return max(float(value), 0.0)  # rounding can leave -1e-13 for identical statistics
 
 
-def frechet_distance(x_a, x_b, dataset: str = "digits", device=None) -> float:
+def frechet_distance(x_a, x_b, dataset: str = "digits", device=None, root=None) -> float:
     """Fréchet distance between two image sets in the classifier's feature space ("FID").
 
     Args:
@@ -191,11 +189,12 @@ def frechet_distance(x_a, x_b, dataset: str = "digits", device=None) -> float:
             hundred for a stable number: the estimate is biased upwards for small sets).
         dataset: which classifier supplies the features.
         device: where to compute the features (default: `get_device()`).
+        root: where a torchvision dataset is found if its classifier must be trained first.
     Returns:
         The distance as a float; 0 for identical feature statistics.
     """
-    mu_a, s_a = feature_stats(x_a, dataset, device)
-    mu_b, s_b = feature_stats(x_b, dataset, device)
+    mu_a, s_a = feature_stats(x_a, dataset, device, root)
+    mu_b, s_b = feature_stats(x_b, dataset, device, root)
     return frechet_distance_from_stats(mu_a, s_a, mu_b, s_b)
 
 

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from .data import MODE_DATASETS, sample_2d
+from .data import dataset, sample_2d
 from .losses import GAN_LOSSES
 from .metrics import ModeCoverage
 from .recipes import recipe, trainer_from_recipe
@@ -112,9 +112,7 @@ def training_explorer(data: str = "ring8", steps: int = 1000, k: int = 1,
     """
     if mode not in ("auto", "widget", "static"):
         raise ValueError(f"mode must be 'auto', 'widget' or 'static'; got {mode!r}")
-    if data not in MODE_DATASETS:
-        raise ValueError(f"data must be one of {', '.join(MODE_DATASETS)} (mixtures with known "
-                         f"modes); got {data!r}")
+    dataset(data, "modes")  # a ValueError naming ring8, grid25, ...: mixtures with known modes
     if mode == "widget" or (mode == "auto" and in_kernel()):
         import ipywidgets as widgets
         from IPython.display import display
