@@ -29,7 +29,6 @@ __all__ = [
     "dataset",
     "names",
     "load_images",
-    "default_root",
     "dataset_status",
     "sample_2d",
     "mode_centers",
@@ -60,11 +59,6 @@ class Dataset:
         return len(self.shape) == 3
 
 
-def default_root() -> Path:
-    """Where torchvision datasets live: `$EEP596GAN_DATA`, else the cache folder."""
-    return data_dir()
-
-
 def _unknown(name: str, valid: tuple[str, ...], what: str) -> ValueError:
     return ValueError(f"unknown {what} {name!r}; valid names are: {', '.join(valid)}")
 
@@ -80,7 +74,7 @@ def load_images(
 
     Args:
         name: "digits" (scikit-learn's 8x8 handwriting, offline), "mnist" or "fashion_mnist".
-        root: folder for torchvision datasets (default: `default_root()`).
+        root: folder for torchvision datasets (default: `paths.data_dir()`).
         download: let torchvision download a missing dataset (default: True).
         device: where to put the tensors (default: CPU).
         split: "train", "test" (held out) or "all".
@@ -117,7 +111,7 @@ def _load_torchvision(entry: Dataset, root, download, split):
     import torchvision
 
     name, cls = entry.name, getattr(torchvision.datasets, entry.torchvision)
-    root = Path(root) if root is not None else default_root()
+    root = Path(root) if root is not None else data_dir()
     download = True if download is None else download
     parts = []
     for train in ({"train": [True], "test": [False], "all": [True, False]}[split]):
@@ -149,7 +143,7 @@ def _missing(name, root, cls, err=None) -> FileNotFoundError:
 
 def dataset_status(root: str | os.PathLike | None = None) -> dict[str, str]:
     """Which image datasets can be loaded right now without a network."""
-    root = Path(root) if root is not None else default_root()
+    root = Path(root) if root is not None else data_dir()
     status = {}
     for name in names("images"):
         folder = DATASETS[name].torchvision

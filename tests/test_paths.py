@@ -19,9 +19,12 @@ def test_cache_dir_honours_eep596gan_cache_else_the_home_cache(monkeypatch, tmp_
 def test_data_dir_honours_eep596gan_data_else_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("EEP596GAN_CACHE", str(tmp_path / "c"))
     monkeypatch.delenv("EEP596GAN_DATA", raising=False)
-    assert data_dir() == tmp_path / "c" == data.default_root()
+    assert data_dir() == tmp_path / "c"
     monkeypatch.setenv("EEP596GAN_DATA", str(tmp_path / "d"))
-    assert data_dir() == tmp_path / "d" == data.default_root()
+    assert data_dir() == tmp_path / "d"
+    status = data.dataset_status()  # torchvision sets are looked for under data_dir()
+    raw = tmp_path / "d" / "MNIST" / "raw"
+    assert status["mnist"] == f"absent from {raw} (downloads on first use)"
 
 
 def test_the_classifier_cache_lives_under_cache_dir(monkeypatch, tmp_path):
