@@ -27,7 +27,7 @@ lab: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --notebook-dir=lectures $(ROOT_FLAG) $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check eep596gan tests benchmarks tools
+	$(BIN)/ruff check .
 
 # Library tests, the grading round trips, and every lecture and solution notebook (nbmake), in quick
 # mode. One thread per worker: two workers with two threads each would oversubscribe 2 cores.

@@ -141,7 +141,7 @@ def _train_gan(args, out: Path) -> int:
     seed_everything(args.seed)
     points = not dataset(args.data).is_image
     if points:
-        x = sample_2d(args.data, 50_000, seed=args.seed)
+        x = sample_2d(args.data, r.n_points, seed=args.seed)
     else:
         x, _ = load_images(args.data, root=args.root)
     trainer = trainer_from_recipe(r, x.shape[1:], seed=args.seed, device=device)

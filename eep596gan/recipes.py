@@ -39,6 +39,7 @@ class Recipe:
     decay: bool = True  # linear learning-rate decay to 0 over `steps`
     pack: int = 1  # PacGAN packing of the MLP discriminator (Lin et al. 2018); 1 = plain GAN
     batchnorm: bool = False  # batch norm in the MLP generator's hidden layers
+    n_points: int = 50_000  # 2-D data: training samples drawn from the mixture
 
 
 # Plain GANs on ring8 collapse to a few modes on many seeds (lecture 06 shows it); packing two

@@ -62,7 +62,8 @@ def isolated(module: str, reference: str, targets: str, yours: str) -> str:
     return f'''
 @contextlib.contextmanager
 def _isolated():
-    """Capture the answer's warnings and output; make {module}'s {reference} raise."""
+    """Capture the answer's warnings and output; make {module}'s {reference}
+    raise."""
     def _delegated(*args, **kwargs):
         raise AssertionError("this answer calls {module}: write {yours} yourself")
 

@@ -7,9 +7,6 @@ the library's reference versions in eep596gan.losses raise if the answer delegat
 Each hidden test targets one mistake, so that partial credit says what went wrong.
 """
 
-# ruff: noqa: E501  (long lines here are the notebook's cell sources: solutions/ is built from
-#                   them byte for byte, so they keep the notebook's own layout)
-
 import textwrap
 
 from ._cells import answer, hidden, isolated, locked, markdown, test, written
@@ -29,8 +26,10 @@ import torch
 
 def _value(out, what):
     """The single number in a loss (refuses anything that is not a one-element tensor)."""
-    assert isinstance(out, torch.Tensor), f"{what} must return a torch.Tensor, got {type(out).__name__}"
-    assert out.numel() == 1, f"{what} must return a scalar (a mean over the batch), got shape {tuple(out.shape)}"
+    assert isinstance(out, torch.Tensor), (
+        f"{what} must return a torch.Tensor, got {type(out).__name__}")
+    assert out.numel() == 1, (
+        f"{what} must return a scalar (a mean over the batch), got shape {tuple(out.shape)}")
     return float(out.detach().reshape(-1)[0])
 
 
@@ -41,7 +40,8 @@ def _check(actual, expected, rtol, atol, what):
 
 REFERENCE = '''
 def _sp(a):
-    """softplus(a) = log(1 + e^a) in float64, for any a: -log D = sp(-logit), -log(1 - D) = sp(logit)."""
+    """softplus(a) = log(1 + e^a) in float64, for any a:
+    -log D = sp(-logit), -log(1 - D) = sp(logit)."""
     return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
 
 
@@ -52,8 +52,10 @@ def _t(*values):
 def _slots():
     """Each loss as a function of one logit tensor a (the other input held at logit 0)."""
     return {
-        "discriminator_loss(real logit a, fake logit 0)": lambda a: discriminator_loss(a, torch.zeros_like(a)),
-        "discriminator_loss(real logit 0, fake logit a)": lambda a: discriminator_loss(torch.zeros_like(a), a),
+        "discriminator_loss(real logit a, fake logit 0)":
+            lambda a: discriminator_loss(a, torch.zeros_like(a)),
+        "discriminator_loss(real logit 0, fake logit a)":
+            lambda a: discriminator_loss(torch.zeros_like(a), a),
         "generator_loss_minimax(a)": generator_loss_minimax,
         "generator_loss_nonsaturating(a)": generator_loss_nonsaturating,
     }
@@ -65,16 +67,20 @@ with _isolated():
     for dtype, rtol, atol in ((torch.float64, 1e-9, 1e-12), (torch.float32, 1e-4, 1e-6)):
         for shape in ((1,), (1, 1)):
             for r, f in cases:
-                out = discriminator_loss(torch.full(shape, r, dtype=dtype), torch.full(shape, f, dtype=dtype))
+                out = discriminator_loss(torch.full(shape, r, dtype=dtype),
+                                         torch.full(shape, f, dtype=dtype))
                 expected = 0.5 * _sp(-r) + 0.5 * _sp(f)  # -1/2 log D(x) - 1/2 log(1 - D(G(z)))
                 _check(_value(out, "discriminator_loss"), expected, rtol, atol,
-                       f"discriminator_loss(real logit {r}, fake logit {f}), {dtype}, shape {shape}")
+                       f"discriminator_loss(real logit {r}, fake logit {f}), "
+                       f"{dtype}, shape {shape}")
 '''
 
 G_VALUES = '''
 references = {
-    "generator_loss_minimax": (generator_loss_minimax, lambda f: -0.5 * _sp(f)),  # 1/2 log(1 - D(G(z)))
-    "generator_loss_nonsaturating": (generator_loss_nonsaturating, lambda f: 0.5 * _sp(-f)),  # -1/2 log D(G(z))
+    # 1/2 log(1 - D(G(z)))
+    "generator_loss_minimax": (generator_loss_minimax, lambda f: -0.5 * _sp(f)),
+    # -1/2 log D(G(z))
+    "generator_loss_nonsaturating": (generator_loss_nonsaturating, lambda f: 0.5 * _sp(-f)),
 }
 with _isolated():
     for name, (fn, reference) in references.items():
@@ -82,7 +88,8 @@ with _isolated():
             for shape in ((1,), (1, 1)):
                 for f in (-6.0, -2.5, -0.3, 0.0, 0.8, 3.0, 6.0):
                     out = fn(torch.full(shape, f, dtype=dtype))
-                    _check(_value(out, name), reference(f), rtol, atol, f"{name}(fake logit {f}), {dtype}, shape {shape}")
+                    _check(_value(out, name), reference(f), rtol, atol,
+                           f"{name}(fake logit {f}), {dtype}, shape {shape}")
 '''
 
 BATCH_MEAN = '''
@@ -98,14 +105,16 @@ with _isolated():
         expected = sum(pairs) / len(pairs)
         for r, f in ((real, fake), (real[:, None], fake[:, None]), (real[:, None], fake)):
             _check(_value(discriminator_loss(r, f), "discriminator_loss"), expected, 1e-9, 1e-12,
-                   f"discriminator_loss on {m} real and {n} fake logits of shapes {tuple(r.shape)} and "
-                   f"{tuple(f.shape)} (each expectation is a mean over its own batch)")
+                   f"discriminator_loss on {m} real and {n} fake logits of shapes "
+                   f"{tuple(r.shape)} and {tuple(f.shape)} (each expectation is a mean over "
+                   "its own batch)")
         for name, fn in (("generator_loss_minimax", generator_loss_minimax),
                          ("generator_loss_nonsaturating", generator_loss_nonsaturating)):
             expected = sum(_value(fn(fake[j:j + 1]), name) for j in range(n)) / n
             for f in (fake, fake[:, None]):
                 _check(_value(fn(f), name), expected, 1e-9, 1e-12,
-                       f"{name} on {n} fake logits of shape {tuple(f.shape)} (a mean over the batch)")
+                       f"{name} on {n} fake logits of shape {tuple(f.shape)} "
+                       "(a mean over the batch)")
 '''
 
 EXTREME = '''
@@ -120,9 +129,10 @@ with _isolated():
                                           "compute it in a form that is finite for any logit")
                 if out.requires_grad:  # (differentiability has its own test)
                     (grad,) = torch.autograd.grad(out.reshape(()), x)
-                    assert math.isfinite(float(grad)), f"the gradient of {what} at a = {a:g} ({dtype}) is {float(grad)}"
+                    assert math.isfinite(float(grad)), (
+                        f"the gradient of {what} at a = {a:g} ({dtype}) is {float(grad)}")
 
-        def v(a):
+        def v(a, fn=fn, what=what):
             return _value(fn(_t(a)), what)
 
         # far from 0 the exact cost is flat on one side and a straight line on the other:
@@ -131,8 +141,9 @@ with _isolated():
             far, v20, v30 = v(1000 * side), v(20 * side), v(30 * side)
             predicted = v30 + 97 * (v30 - v20)
             assert abs(far - predicted) <= 1e-6 * max(1.0, abs(predicted)), (
-                f"{what} at a = {1000 * side:g} is {far}, but the trend between a = {20 * side:g} and "
-                f"{30 * side:g} predicts {predicted}: is something clamped?")
+                f"{what} at a = {1000 * side:g} is {far}, but the trend between "
+                f"a = {20 * side:g} and {30 * side:g} predicts {predicted}: "
+                "is something clamped?")
         slopes = sorted(abs(v(s * 30.0) - v(s * 20.0)) / 10 for s in (1.0, -1.0))
         assert slopes[0] <= 1e-6 and 0.25 <= slopes[1] <= 1.01, (
             f"{what} should grow like |a|/2 on one side and flatten on the other for large |a|; "
@@ -151,7 +162,8 @@ with _isolated():
                 "(no .item(), .detach(), numpy or math on the logits)")
             (grad,) = torch.autograd.grad(out.reshape(()), x)
             slope = (_value(fn(_t(a + h)), what) - _value(fn(_t(a - h)), what)) / (2 * h)
-            _check(float(grad), slope, 1e-5, 1e-8, f"d/da {what} at a = {a} (autograd vs finite differences)")
+            _check(float(grad), slope, 1e-5, 1e-8,
+                   f"d/da {what} at a = {a} (autograd vs finite differences)")
 '''
 
 SATURATION = '''
@@ -166,9 +178,9 @@ with _isolated():
             ("generator_loss_nonsaturating", generator_loss_nonsaturating, 10.0, -10.0)):
         flat, steep = abs(_slope(fn, flat_at, name)), abs(_slope(fn, steep_at, name))
         assert flat <= 1e-3 and 0.1 <= steep <= 2.0, (
-            f"{name}: |dJ/dlogit| is {flat:.3g} at fake logit {flat_at:g} and {steep:.3g} at {steep_at:g}; "
-            "the minimax cost saturates when D rejects the fakes, the non-saturating one when D is "
-            "fooled. Are the two generator losses swapped?")
+            f"{name}: |dJ/dlogit| is {flat:.3g} at fake logit {flat_at:g} and {steep:.3g} at "
+            f"{steep_at:g}; the minimax cost saturates when D rejects the fakes, the "
+            "non-saturating one when D is fooled. Are the two generator losses swapped?")
 '''
 
 DIRECTIONS = '''
@@ -178,13 +190,14 @@ def _at(fn, *logits):
 
 with _isolated():
     assert _at(discriminator_loss, 1.0, 0.0) < _at(discriminator_loss, -1.0, 0.0), (
-        "discriminator_loss must fall as D's logit on a real sample rises (D says 'real' with more confidence)")
+        "discriminator_loss must fall as D's logit on a real sample rises "
+        "(D says 'real' with more confidence)")
     assert _at(discriminator_loss, 0.0, 1.0) > _at(discriminator_loss, 0.0, -1.0), (
         "discriminator_loss must rise as D's logit on a fake sample rises (D is fooled)")
     for fn in (generator_loss_minimax, generator_loss_nonsaturating):
         assert _at(fn, 1.0) < _at(fn, -1.0), (
-            f"{fn.__name__} must fall as D's logit on the fakes rises: the generator minimises its cost "
-            "by fooling D (check the sign against the convention above, not the slide)")
+            f"{fn.__name__} must fall as D's logit on the fakes rises: the generator minimises "
+            "its cost by fooling D (check the sign against the convention above, not the slide)")
 '''
 
 TAKES_LOGITS = '''
@@ -192,18 +205,21 @@ with _isolated():
     confident = _value(discriminator_loss(_t(6.0), _t(-6.0)), "discriminator_loss")
     fooled = _value(discriminator_loss(_t(-6.0), _t(6.0)), "discriminator_loss")
 assert 0 < confident < 0.01, (
-    f"J^(D) for real logit 6 and fake logit -6 (D is right and sure, D = 0.998 and 0.002) is {confident}, "
-    "expected close to 0: the inputs are logits, not probabilities (apply the sigmoid once, or not at all)")
+    f"J^(D) for real logit 6 and fake logit -6 (D is right and sure, D = 0.998 and 0.002) is "
+    f"{confident}, expected close to 0: the inputs are logits, not probabilities (apply the "
+    "sigmoid once, or not at all)")
 assert 5 < fooled < 13, (
-    f"J^(D) for real logit -6 and fake logit 6 (D is wrong and sure) is {fooled}, expected about 6: "
-    "the inputs are logits, not probabilities")
+    f"J^(D) for real logit -6 and fake logit 6 (D is wrong and sure) is {fooled}, "
+    "expected about 6: the inputs are logits, not probabilities")
 '''
 
 OPT_VALUES = '''
 def _check_all(out, expected, what, tol=1e-6):
-    assert isinstance(out, torch.Tensor), f"{what} must return a torch.Tensor, got {type(out).__name__}"
+    assert isinstance(out, torch.Tensor), (
+        f"{what} must return a torch.Tensor, got {type(out).__name__}")
     assert out.is_floating_point(), f"{what} must return a floating-point tensor, got {out.dtype}"
-    assert tuple(out.shape) == tuple(expected.shape), f"{what}: shape {tuple(out.shape)}, expected {tuple(expected.shape)}"
+    assert tuple(out.shape) == tuple(expected.shape), (
+        f"{what}: shape {tuple(out.shape)}, expected {tuple(expected.shape)}")
     for got, want in zip(out.detach().double().reshape(-1).tolist(), expected.reshape(-1).tolist()):
         assert math.isfinite(got) and abs(got - want) <= tol, f"{what}: got {got}, expected {want}"
 '''
@@ -214,19 +230,26 @@ with _isolated():
     for shape in ((7,), (2, 3)):
         p = 3 * torch.rand(shape, generator=gen, dtype=torch.float64)
         q = 3 * torch.rand(shape, generator=gen, dtype=torch.float64)
-        p.view(-1)[0], q.view(-1)[1] = 0.0, 0.0  # D* = 0 where only the model has mass, 1 where only the data has
-        expected = torch.tensor([a / (a + b) for a, b in zip(p.reshape(-1).tolist(), q.reshape(-1).tolist())],
-                                dtype=torch.float64).reshape(shape)
-        _check_all(optimal_discriminator(p, q), expected, f"optimal_discriminator, float64, shape {shape}", 1e-12)
-        _check_all(optimal_discriminator(p.float(), q.float()), expected, f"optimal_discriminator, float32, shape {shape}")
+        # D* = 0 where only the model has mass, 1 where only the data has
+        p.view(-1)[0], q.view(-1)[1] = 0.0, 0.0
+        expected = torch.tensor(
+            [a / (a + b) for a, b in zip(p.reshape(-1).tolist(), q.reshape(-1).tolist())],
+            dtype=torch.float64).reshape(shape)
+        _check_all(optimal_discriminator(p, q), expected,
+                   f"optimal_discriminator, float64, shape {shape}", 1e-12)
+        _check_all(optimal_discriminator(p.float(), q.float()), expected,
+                   f"optimal_discriminator, float32, shape {shape}")
 '''
 
 OPT_BROADCAST = '''
 with _isolated():
     p, q = _t(1.0, 2.0, 3.0)[:, None], _t(1.0, 0.5, 3.0, 6.0)  # (3, 1) and (4,) broadcast to (3, 4)
-    expected = torch.tensor([[a / (a + b) for b in q.tolist()] for a in p[:, 0].tolist()], dtype=torch.float64)
-    _check_all(optimal_discriminator(p, q), expected, "optimal_discriminator of shapes (3, 1) and (4,)")
-    _check_all(optimal_discriminator(q, p), 1 - expected, "optimal_discriminator of shapes (4,) and (3, 1)")
+    expected = torch.tensor([[a / (a + b) for b in q.tolist()] for a in p[:, 0].tolist()],
+                            dtype=torch.float64)
+    _check_all(optimal_discriminator(p, q), expected,
+               "optimal_discriminator of shapes (3, 1) and (4,)")
+    _check_all(optimal_discriminator(q, p), 1 - expected,
+               "optimal_discriminator of shapes (4,) and (3, 1)")
     _check_all(optimal_discriminator(torch.tensor(2.0, dtype=torch.float64), q),
                torch.tensor([2 / (2 + b) for b in q.tolist()], dtype=torch.float64),
                "optimal_discriminator of a 0-dim tensor and shape (4,)")
@@ -234,21 +257,26 @@ with _isolated():
 
 OPT_ZERO = '''
 with _isolated():
-    warnings.simplefilter("error", RuntimeWarning)  # a 0 / 0 on the way (numpy warns) fails the test
+    # a 0 / 0 on the way (numpy warns) fails the test
+    warnings.simplefilter("error", RuntimeWarning)
     results = [
-        ("densities [0, 0, 1, 0] and [0, 2, 0, 0]", optimal_discriminator(_t(0.0, 0.0, 1.0, 0.0), _t(0.0, 2.0, 0.0, 0.0)),
+        ("densities [0, 0, 1, 0] and [0, 2, 0, 0]",
+         optimal_discriminator(_t(0.0, 0.0, 1.0, 0.0), _t(0.0, 2.0, 0.0, 0.0)),
          _t(0.5, 0.0, 1.0, 0.5)),
-        ("zeros of shape (2, 2), float32", optimal_discriminator(torch.zeros(2, 2), torch.zeros(2, 2)),
+        ("zeros of shape (2, 2), float32",
+         optimal_discriminator(torch.zeros(2, 2), torch.zeros(2, 2)),
          torch.full((2, 2), 0.5, dtype=torch.float64)),
     ]
 for what, out, expected in results:
-    _check_all(out, expected, f"optimal_discriminator at 0/0 ({what}): D* is 1/2 where both densities are 0")
+    _check_all(out, expected,
+               f"optimal_discriminator at 0/0 ({what}): D* is 1/2 where both densities are 0")
 '''
 
 OPT_INT = '''
 with _isolated():
     out = optimal_discriminator(torch.tensor([1, 0, 3, 5]), torch.tensor([1, 2, 1, 0]))
-_check_all(out, _t(0.5, 0.0, 0.75, 1.0), "optimal_discriminator of integer tensors [1, 0, 3, 5] and [1, 2, 1, 0]")
+_check_all(out, _t(0.5, 0.0, 0.75, 1.0),
+           "optimal_discriminator of integer tensors [1, 0, 3, 5] and [1, 2, 1, 0]")
 '''
 
 
@@ -279,28 +307,32 @@ CELLS = [
 
         A GAN is a game between two networks. The **discriminator** $D$ maps a sample $x$ to a logit
         $\ell$, and $D(x) = \sigma(\ell)$ is its probability that $x$ is real. The **generator** $G$
-        maps noise $z$ to a sample $G(z)$. In this assignment you write the costs of that game, study
-        why the generator's cost is usually changed, and derive the discriminator that wins it.
+        maps noise $z$ to a sample $G(z)$. In this assignment you write the costs of that game,
+        study why the generator's cost is usually changed, and derive the discriminator that
+        wins it.
 
         **The convention used everywhere in this course: both players *minimise* their own cost.**
         With means over a batch ($m$ real samples $x$, $n$ noise vectors $z$):
 
-        $$J^{(D)} = -\tfrac12\,\mathbb{E}_{x\sim p_\text{data}} \log D(x) \;-\; \tfrac12\,\mathbb{E}_{z} \log\bigl(1 - D(G(z))\bigr)$$
+        $$J^{(D)} = -\tfrac12\,\mathbb{E}_{x\sim p_\text{data}} \log D(x)
+        \;-\; \tfrac12\,\mathbb{E}_{z} \log\bigl(1 - D(G(z))\bigr)$$
 
-        * **minimax** generator (the zero-sum game: $J^{(G)} = -J^{(D)}$, dropping the term $G$ cannot change):
+        * **minimax** generator (the zero-sum game: $J^{(G)} = -J^{(D)}$, dropping the term $G$
+          cannot change):
           $$J^{(G)}_\text{minimax} = \tfrac12\,\mathbb{E}_{z} \log\bigl(1 - D(G(z))\bigr)$$
         * **non-saturating** generator (the heuristic used in practice):
           $$J^{(G)}_\text{NS} = -\tfrac12\,\mathbb{E}_{z} \log D(G(z))$$
 
-        $J^{(D)}$ is the binary cross-entropy of a classifier that labels real samples 1 and fakes 0,
-        with each of the two expectations averaged over its own batch. The slide
-        *"Competing cost functions"* writes $J^{(D)}$ exactly like this. The slide *"Optimization in NN"*
-        writes the same two costs again, but with a **sign slip**: do not copy its signs (Question 3
-        asks you to find the slip).
+        $J^{(D)}$ is the binary cross-entropy of a classifier that labels real samples 1 and fakes
+        0, with each of the two expectations averaged over its own batch. The slide
+        *"Competing cost functions"* writes $J^{(D)}$ exactly like this. The slide
+        *"Optimization in NN"* writes the same two costs again, but with a **sign slip**: do not
+        copy its signs (Question 3 asks you to find the slip).
 
         **Rules.** Write each function yourself with PyTorch; do not import them from `eep596gan`
-        (the graders check this). Your functions take **logits**, tensors of shape `(m,)` or `(m, 1)`,
-        and return a scalar tensor that gradients can flow through. Run the setup cell first.
+        (the graders check this). Your functions take **logits**, tensors of shape `(m,)` or
+        `(m, 1)`, and return a scalar tensor that gradients can flow through. Run the setup
+        cell first.
         """),
     locked("setup", """
         import contextlib
@@ -316,16 +348,17 @@ CELLS = [
         from eep596gan.device import get_device, pick, quick_mode, seed_everything
 
         device = get_device()
-        if quick_mode():  # graded or tested: several small kernels share a few cores, one thread each is fastest
+        # graded or tested: several small kernels share a few cores, one thread each is fastest
+        if quick_mode():
             torch.set_num_threads(1)
         print(f"device: {device}; quick mode: {quick_mode()}")
         """),
     markdown("about-tests", """
-        The test cells below check your answers. Each is worth points; most of their checks are hidden
-        and run when your notebook is graded, so passing the visible ones is a start, not a guarantee.
-        They call your functions through `quietly`, which captures warnings and printed output:
-        nbgrader gives 0 points to a test cell that writes to stderr, and a warning of yours should
-        not cost you points.
+        The test cells below check your answers. Each is worth points; most of their checks are
+        hidden and run when your notebook is graded, so passing the visible ones is a start, not a
+        guarantee. They call your functions through `quietly`, which captures warnings and printed
+        output: nbgrader gives 0 points to a test cell that writes to stderr, and a warning of yours
+        should not cost you points.
         """),
     locked("test-helpers", """
         def quietly(fn, *args, **kwargs):
@@ -338,11 +371,11 @@ CELLS = [
     markdown("part1", r"""
         ## Part 1: the discriminator's cost
 
-        Write `discriminator_loss(real_logits, fake_logits)`. The real and fake batches may differ in
-        size ($m$ and $n$): each expectation is the mean over its own batch.
+        Write `discriminator_loss(real_logits, fake_logits)`. The real and fake batches may differ
+        in size ($m$ and $n$): each expectation is the mean over its own batch.
 
-        It must stay finite (and correct) for logits of $\pm 1000$, which a confident discriminator does
-        produce. `torch.log(torch.sigmoid(x))` is `-inf` there: rewrite $\log\sigma(\ell)$ and
+        It must stay finite (and correct) for logits of $\pm 1000$, which a confident discriminator
+        does produce. `torch.log(torch.sigmoid(x))` is `-inf` there: rewrite $\log\sigma(\ell)$ and
         $\log(1 - \sigma(\ell))$ with a function that is stable for any $\ell$ (look in
         `torch.nn.functional`).
         """),
@@ -357,7 +390,8 @@ CELLS = [
                 A scalar tensor, differentiable with respect to both inputs.
             """
             ### BEGIN SOLUTION
-            # -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l): finite for any l
+            # -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l):
+            # finite for any l
             return 0.5 * F.softplus(-real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()
             ### END SOLUTION
         '''),
@@ -365,8 +399,8 @@ CELLS = [
         ## Part 2: the generator's two costs
 
         Write `generator_loss_minimax(fake_logits)` $= \tfrac12\,\mathbb{E}_z \log(1 - D(G(z)))$ and
-        `generator_loss_nonsaturating(fake_logits)` $= -\tfrac12\,\mathbb{E}_z \log D(G(z))$, both to be
-        *minimised* by the generator, both stable for logits of $\pm 1000$.
+        `generator_loss_nonsaturating(fake_logits)` $= -\tfrac12\,\mathbb{E}_z \log D(G(z))$, both
+        to be *minimised* by the generator, both stable for logits of $\pm 1000$.
         """),
     answer("answer_generator_losses", '''
         def generator_loss_minimax(fake_logits):
@@ -395,18 +429,23 @@ CELLS = [
             ### END SOLUTION
         '''),
     test("test_losses_visible", 1, hidden('''
-        # Visible tests: each loss returns a differentiable scalar for logits of shape (m,) and (m, 1) ...
+        # Visible tests: each loss returns a differentiable scalar for logits of shape (m,)
+        # and (m, 1) ...
         logits = torch.linspace(-3, 3, 8, requires_grad=True)
         for x in (logits, logits[:, None]):
-            for name, out in (("discriminator_loss", quietly(discriminator_loss, x, x)),
-                              ("generator_loss_minimax", quietly(generator_loss_minimax, x)),
-                              ("generator_loss_nonsaturating", quietly(generator_loss_nonsaturating, x))):
+            for name, out in (
+                ("discriminator_loss", quietly(discriminator_loss, x, x)),
+                ("generator_loss_minimax", quietly(generator_loss_minimax, x)),
+                ("generator_loss_nonsaturating", quietly(generator_loss_nonsaturating, x)),
+            ):
                 assert isinstance(out, torch.Tensor) and out.numel() == 1, (
                     f"{name} must return a scalar tensor (the mean over the batch), got {out!r}")
-                assert out.requires_grad, f"{name}'s result has no gradient: keep the computation in torch"
+                assert out.requires_grad, (
+                    f"{name}'s result has no gradient: keep the computation in torch")
         # ... and at logit 0, where D = 1/2 for every sample:
         zero = torch.zeros(1)
-        assert abs(float(quietly(discriminator_loss, zero, zero)) - math.log(2)) < 1e-6, "J^(D) at D = 1/2 is log 2"
+        assert abs(float(quietly(discriminator_loss, zero, zero)) - math.log(2)) < 1e-6, (
+            "J^(D) at D = 1/2 is log 2")
         assert abs(float(quietly(generator_loss_minimax, zero)) + 0.5 * math.log(2)) < 1e-6, (
             "the minimax J^(G) at D = 1/2 is 1/2 log(1/2) = -1/2 log 2")
         assert abs(float(quietly(generator_loss_nonsaturating, zero)) - 0.5 * math.log(2)) < 1e-6, (
@@ -426,19 +465,20 @@ CELLS = [
         # shapes (m,) and (m, 1)), each loss is a scalar: the mean of its values on single samples.
         ''', _CALL_ALL), ISOLATED, BATCH_MEAN)),
     test("test_losses_at_extreme_logits", 2, hidden(_visible('''
-        # Hidden tests: at logits of +-100 and +-1000 (float32 and float64) every loss and its gradient
-        # is finite, and the value is right there too (nothing clamped).
+        # Hidden tests: at logits of +-100 and +-1000 (float32 and float64) every loss and its
+        # gradient is finite, and the value is right there too (nothing clamped).
         ''', _CALL_ALL), ISOLATED, REFERENCE, EXTREME)),
     test("test_loss_gradients", 2, hidden(_visible('''
-        # Hidden tests: gradients flow to the logits (real and fake) and agree with finite differences.
+        # Hidden tests: gradients flow to the logits (real and fake) and agree with finite
+        # differences.
         ''', _CALL_ALL), ISOLATED, REFERENCE, GRADIENTS)),
     test("test_minimax_saturates_nonsaturating_does_not", 1, hidden(_visible('''
         # Hidden tests: where D rejects the fakes (logit -10) the minimax cost is flat and the
         # non-saturating one is steep; where D is fooled (logit +10), the other way round.
         ''', _CALL_G), ISOLATED, REFERENCE, SATURATION)),
     test("test_costs_point_the_right_way", 1, hidden(_visible('''
-        # Hidden tests: J^(D) falls as D gets real samples right and fakes right; both generator costs
-        # fall as D is fooled.
+        # Hidden tests: J^(D) falls as D gets real samples right and fakes right; both generator
+        # costs fall as D is fooled.
         ''', _CALL_ALL), ISOLATED, REFERENCE, DIRECTIONS)),
     test("test_discriminator_loss_takes_logits", 1, hidden(_visible('''
         # Hidden tests: discriminator_loss reads its inputs as logits (values outside [0, 1]).
@@ -454,7 +494,8 @@ CELLS = [
     locked("gradients-plot", """
         logits = torch.linspace(-10, 10, 201, dtype=torch.float64)
         fig, ax = plt.subplots(figsize=(6, 4))
-        for name, fn in (("minimax", generator_loss_minimax), ("non-saturating", generator_loss_nonsaturating)):
+        for name, fn in (("minimax", generator_loss_minimax),
+                         ("non-saturating", generator_loss_nonsaturating)):
             slopes = []
             for a in logits:
                 a = a.reshape(1).requires_grad_()
@@ -468,32 +509,33 @@ CELLS = [
         """),
     markdown("q1", r"""
         **Question 1 (3 points).** From the plot: what happens to each generator's gradient as
-        $D(G(z)) \to 0$, and when in training does that happen? Why does the non-saturating cost exist,
-        and why does it still aim at the same equilibrium? Answer in the cell below.
+        $D(G(z)) \to 0$, and when in training does that happen? Why does the non-saturating cost
+        exist, and why does it still aim at the same equilibrium? Answer in the cell below.
         """),
     written("written_nonsaturating", 3, r"""
         With $D(G(z)) = \sigma(\ell)$: the minimax cost $\tfrac12\log(1-\sigma(\ell))$ has
         $\partial/\partial\ell = -\tfrac12\sigma(\ell) = -\tfrac12 D(G(z))$, which goes to 0 as
         $D(G(z)) \to 0$. It saturates exactly when the discriminator confidently rejects the fakes,
-        which is early in training (or whenever $D$ gets ahead), so the generator gets almost no signal
-        when it needs it most. The non-saturating cost $-\tfrac12\log\sigma(\ell)$ has
-        $\partial/\partial\ell = -\tfrac12(1 - D(G(z))) \to -\tfrac12$: a strong gradient while the fakes
-        are rejected, vanishing only once $D$ is fooled. Both costs fall monotonically as $D(G(z))$ rises,
-        so both push $G$ the same way and keep the same fixed point ($p_\text{model} = p_\text{data}$,
-        $D = \tfrac12$); the game is then no longer zero-sum, a heuristic (Goodfellow et al. 2014).
+        which is early in training (or whenever $D$ gets ahead), so the generator gets almost no
+        signal when it needs it most. The non-saturating cost $-\tfrac12\log\sigma(\ell)$ has
+        $\partial/\partial\ell = -\tfrac12(1 - D(G(z))) \to -\tfrac12$: a strong gradient while the
+        fakes are rejected, vanishing only once $D$ is fooled. Both costs fall monotonically as
+        $D(G(z))$ rises, so both push $G$ the same way and keep the same fixed point
+        ($p_\text{model} = p_\text{data}$, $D = \tfrac12$); the game is then no longer zero-sum, a
+        heuristic (Goodfellow et al. 2014).
         """),
     markdown("part3", r"""
         ## Part 3: the optimal discriminator
 
-        For a fixed generator, $J^{(D)} = -\tfrac12\int p_\text{data}(x)\log D(x)\,dx - \tfrac12\int p_\text{model}(x)\log(1 - D(x))\,dx$
-        is minimised pointwise by
+        For a fixed generator, $J^{(D)} = -\tfrac12\int p_\text{data}(x)\log D(x)\,dx -
+        \tfrac12\int p_\text{model}(x)\log(1 - D(x))\,dx$ is minimised pointwise by
         $$D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_\text{model}(x)}.$$
-        The slide assumes both densities are nonzero everywhere. Where both are 0 the cost does not depend
-        on $D(x)$; we define $D^*(x) = \tfrac12$ there.
+        The slide assumes both densities are nonzero everywhere. Where both are 0 the cost does not
+        depend on $D(x)$; we define $D^*(x) = \tfrac12$ there.
 
         Write `optimal_discriminator(p_data, p_model)`: elementwise on tensors of densities, with
-        broadcasting (shapes `(3, 1)` and `(4,)` give `(3, 4)`), integer tensors allowed, a floating-point
-        result, no NaN and no warning where both densities are 0.
+        broadcasting (shapes `(3, 1)` and `(4,)` give `(3, 4)`), integer tensors allowed, a
+        floating-point result, no NaN and no warning where both densities are 0.
         """),
     answer("answer_optimal_discriminator", '''
         def optimal_discriminator(p_data, p_model):
@@ -518,13 +560,18 @@ CELLS = [
         '''),
     test("test_optimal_discriminator_visible", 1, hidden('''
         # Visible tests
-        out = quietly(optimal_discriminator, torch.tensor([3.0, 1.0, 0.0]), torch.tensor([1.0, 1.0, 2.0]))
-        assert isinstance(out, torch.Tensor) and tuple(out.shape) == (3,), f"expected a tensor of shape (3,), got {out!r}"
-        assert all(abs(a - b) < 1e-6 for a, b in zip(out.tolist(), [0.75, 0.5, 0.0])), f"expected [0.75, 0.5, 0.0], got {out}"
+        out = quietly(optimal_discriminator, torch.tensor([3.0, 1.0, 0.0]),
+                      torch.tensor([1.0, 1.0, 2.0]))
+        assert isinstance(out, torch.Tensor) and tuple(out.shape) == (3,), (
+            f"expected a tensor of shape (3,), got {out!r}")
+        assert all(abs(a - b) < 1e-6 for a, b in zip(out.tolist(), [0.75, 0.5, 0.0])), (
+            f"expected [0.75, 0.5, 0.0], got {out}")
         print("visible tests passed")
-        ''', ISOLATED, _call_each("optimal_discriminator(torch.tensor([3.0, 1.0]), torch.tensor([1.0, 1.0]))"))),
+        ''', ISOLATED, _call_each(
+            "optimal_discriminator(torch.tensor([3.0, 1.0]), torch.tensor([1.0, 1.0]))"))),
     test("test_optimal_discriminator_values", 1, hidden(_visible('''
-        # Hidden tests: values against p_data / (p_data + p_model), float32 and float64, shapes (7,) and (2, 3).
+        # Hidden tests: values against p_data / (p_data + p_model), float32 and float64,
+        # shapes (7,) and (2, 3).
         ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_BASIC)),
     test("test_optimal_discriminator_broadcasts", 1, hidden(_visible('''
         # Hidden tests: broadcasting, e.g. shapes (3, 1) and (4,) give (3, 4).
@@ -536,18 +583,19 @@ CELLS = [
         # Hidden tests: integer tensors of densities give the right floating-point D*.
         ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_INT)),
     markdown("q2", r"""
-        **Question 2 (2 points).** Suppose the generator is perfect: $p_\text{model} = p_\text{data}$.
-        What is $D^*(x)$, and what is the value of the game
+        **Question 2 (2 points).** Suppose the generator is perfect:
+        $p_\text{model} = p_\text{data}$. What is $D^*(x)$, and what is the value of the game
         $V(D^*, G) = \mathbb{E}_{x\sim p_\text{data}}\log D^*(x) + \mathbb{E}_z \log(1 - D^*(G(z)))$
         (the quantity on the slide *"Minmax Game Optimization"*)? What is $J^{(D)}$ there? Show the
         calculation; you may check it numerically in the scratch cell.
         """),
     written("written_game_value", 2, r"""
         With $p_\text{model} = p_\text{data} = p$: $D^*(x) = p/(p + p) = \tfrac12$ everywhere. Then
-        $V(D^*, G) = \mathbb{E}\log\tfrac12 + \mathbb{E}\log(1 - \tfrac12) = 2\log\tfrac12 = -\log 4 \approx -1.386$,
+        $V(D^*, G) = \mathbb{E}\log\tfrac12 + \mathbb{E}\log(1 - \tfrac12)
+        = 2\log\tfrac12 = -\log 4 \approx -1.386$,
         and $J^{(D)} = -\tfrac12 V = \log 2 \approx 0.693$. In general
-        $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_\text{model})$, so $-\log 4$ is the
-        minimum over generators, reached only when $p_\text{model} = p_\text{data}$.
+        $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_\text{model})$, so $-\log 4$ is
+        the minimum over generators, reached only when $p_\text{model} = p_\text{data}$.
         """),
     {"cell_type": "code", "id": "scratch-q2", "source": (
         "# Scratch cell (not graded): check Question 2 numerically with your functions.\n"
@@ -558,11 +606,11 @@ CELLS = [
     markdown("dstar-md", r"""
         ## Does a trained discriminator find $D^*$?
 
-        The next cell trains a small discriminator with **your** `discriminator_loss` to tell samples
-        of a bimodal mixture ($p_\text{data}$) from a standard normal ($p_\text{model}$), whose densities
-        we know, and compares $\sigma(\ell(x))$ with **your** `optimal_discriminator`. (Where there is
-        almost no mass, the discriminator sees no samples and cannot learn $D^*$; we compare where
-        $p_\text{data} + p_\text{model} > 0.05$.)
+        The next cell trains a small discriminator with **your** `discriminator_loss` to tell
+        samples of a bimodal mixture ($p_\text{data}$) from a standard normal ($p_\text{model}$),
+        whose densities we know, and compares $\sigma(\ell(x))$ with **your**
+        `optimal_discriminator`. (Where there is almost no mass, the discriminator sees no samples
+        and cannot learn $D^*$; we compare where $p_\text{data} + p_\text{model} > 0.05$.)
         """),
     locked("dstar-check", """
         p_data, p_model = mixture_1d("bimodal"), mixture_1d("gaussian")
@@ -571,7 +619,7 @@ CELLS = [
                                    torch.nn.Linear(64, 64), torch.nn.LeakyReLU(0.2),
                                    torch.nn.Linear(64, 1)).to(device)
         opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
-        for step in range(pick(2000, 400)):
+        for _ in range(pick(2000, 400)):
             x_real = p_data.sample(256, generator=gen).to(device)  # (256, 1)
             x_fake = p_model.sample(256, generator=gen).to(device)  # (256, 1)
             loss = discriminator_loss(disc(x_real), disc(x_fake))
@@ -594,30 +642,35 @@ CELLS = [
         ax.set(xlabel="x", title=f"mean |D - D*| where there is mass: {gap:.3f}")
         ax.legend()
         plt.show()
-        assert gap < 0.1, f"the trained discriminator is {gap:.3f} from your D* on average: check both functions"
+        assert gap < 0.1, (f"the trained discriminator is {gap:.3f} from your D* on average: "
+                           "check both functions")
         """),
+    # The quote's J^(D) stays one line of the notebook (a formula wrapped across "> " lines
+    # would take the ">" into the maths): the two literals below join into that line.
     markdown("q3", r"""
         **Question 3 (2 points).** The slide *"Optimization in NN"* reads:
 
         > **Gradient ascent** for the discriminator on J:
-        > $J^{(D)} = \tfrac12\,\mathbb{E}_{x} \log D(x) + \tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
+        > $J^{(D)} = \tfrac12\,\mathbb{E}_{x} \log D(x) """
+        r"""+ \tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
         > $\theta_d \leftarrow \arg\min_{\theta_d} J^{(D)}$.
         > **Gradient descent** for the generator:
         > $J^{(G)} = -\tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
         > $\theta_g \leftarrow \arg\min_{\theta_g} J^{(G)}$.
 
         Where is the sign slip? What would a generator that minimises the slide's $J^{(G)}$ learn to
-        do, and what should $J^{(G)}$ be? How should the discriminator's line be read to agree with the
-        convention of this notebook?
+        do, and what should $J^{(G)}$ be? How should the discriminator's line be read to agree with
+        the convention of this notebook?
         """),
     written("written_sign_slip", 2, r"""
-        The slide's $J^{(D)}$ is $+\tfrac12 V$: the discriminator must *maximise* it (gradient ascent, as the
-        text says), so "$\arg\min$" is a slip; equivalently it minimises our $J^{(D)} = -\tfrac12 V$.
-        The generator line has the wrong sign: minimising $-\tfrac12\mathbb{E}\log(1 - D(G(z)))$ means
-        maximising $\log(1 - D(G(z)))$, i.e. driving $D(G(z)) \to 0$, making its fakes *easier* to reject,
-        helping the discriminator instead of fooling it. In the minimax game $G$ minimises $V$:
-        $J^{(G)} = +\tfrac12\mathbb{E}_z\log(1 - D(G(z))) = -J^{(D)}$ up to the term $G$ cannot change (or
-        the non-saturating $-\tfrac12\mathbb{E}_z\log D(G(z))$).
+        The slide's $J^{(D)}$ is $+\tfrac12 V$: the discriminator must *maximise* it (gradient
+        ascent, as the text says), so "$\arg\min$" is a slip; equivalently it minimises our
+        $J^{(D)} = -\tfrac12 V$. The generator line has the wrong sign: minimising
+        $-\tfrac12\mathbb{E}\log(1 - D(G(z)))$ means maximising $\log(1 - D(G(z)))$, i.e. driving
+        $D(G(z)) \to 0$, making its fakes *easier* to reject, helping the discriminator instead of
+        fooling it. In the minimax game $G$ minimises $V$:
+        $J^{(G)} = +\tfrac12\mathbb{E}_z\log(1 - D(G(z))) = -J^{(D)}$ up to the term $G$ cannot
+        change (or the non-saturating $-\tfrac12\mathbb{E}_z\log D(G(z))$).
         """),
     markdown("end", """
         ## Before you submit

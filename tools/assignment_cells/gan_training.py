@@ -7,9 +7,6 @@ that every step draws its own batches in the order the algorithm uses them. A fr
 step lose different points. Every hidden block is self-contained, like in gan_losses.
 """
 
-# ruff: noqa: E501  (long lines here are the notebook's cell sources: solutions/ is built from
-#                   them byte for byte, so they keep the notebook's own layout)
-
 import textwrap
 
 from ._cells import answer, hidden, isolated, locked, markdown, test
@@ -27,26 +24,33 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-''' + isolated('eep596gan.train', 'reference loop', """[getattr(lib, "d_step", None), getattr(lib, "g_step", None),
-                   getattr(getattr(lib, "GANTrainer", None), "fit", None)]""", 'the loop') + '''
+''' + isolated(
+    'eep596gan.train', 'reference loop',
+    """[getattr(lib, "d_step", None), getattr(lib, "g_step", None),
+                   getattr(getattr(lib, "GANTrainer", None), "fit", None)]""",
+    'the loop') + '''
 
 def _tiny(seed=0, d_lr=0.1, g_lr=0.1):
-    """Tiny float64 G and D on 2-D points, their SGD optimizers, seeded samplers and an event log."""
+    """Tiny float64 G and D on 2-D points, their SGD optimizers, seeded samplers and an
+    event log."""
     init = torch.Generator().manual_seed(seed)
 
     def mlp(n_in, n_out):
-        net = torch.nn.Sequential(torch.nn.Linear(n_in, 3), torch.nn.Tanh(), torch.nn.Linear(3, n_out)).double()
+        net = torch.nn.Sequential(torch.nn.Linear(n_in, 3), torch.nn.Tanh(),
+                                  torch.nn.Linear(3, n_out)).double()
         with torch.no_grad():
             for p in net.parameters():
                 p.copy_(0.7 * torch.randn(p.shape, generator=init, dtype=torch.float64))
         return net
 
     generator, discriminator, log = mlp(2, 2), mlp(2, 1), []
-    real_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+    real_rng, noise_rng = (torch.Generator().manual_seed(seed + 1),
+                           torch.Generator().manual_seed(seed + 2))
 
     def sample_real(m):
         log.append(("real", m))
-        return torch.tensor([1.5, -0.5], dtype=torch.float64) + 0.4 * torch.randn(m, 2, generator=real_rng, dtype=torch.float64)
+        return torch.tensor([1.5, -0.5], dtype=torch.float64) + 0.4 * torch.randn(
+            m, 2, generator=real_rng, dtype=torch.float64)
 
     def sample_noise(m):
         log.append(("noise", m))
@@ -94,37 +98,45 @@ def _reference(seed, steps, k, m=64, d_lr=0.1, g_lr=0.1, g_loss=_nonsaturating):
 def _same_parameters(model, reference, what):
     for (name, p), q in zip(model.named_parameters(), reference.parameters()):
         gap = (p.detach() - q.detach()).abs().max().item()
-        assert gap <= 1e-9, f"{what}: parameter {name} differs from the reference loop's by {gap:.3g}"
+        assert gap <= 1e-9, (
+            f"{what}: parameter {name} differs from the reference loop's by {gap:.3g}")
 '''
 
 STEP_COUNTS = '''
 for steps, k in ((3, 2), (2, 1)):
     generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
     with _isolated():
-        train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=steps, k=k, batch_size=4)
+        train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise,
+                  steps=steps, k=k, batch_size=4)
     order = [event for event, _ in log if event.endswith(".step")]
     assert order.count("D.step") == k * steps, (
-        f"steps={steps}, k={k}: d_optimizer.step() was called {order.count('D.step')} times, expected k * steps = {k * steps}")
+        f"steps={steps}, k={k}: d_optimizer.step() was called {order.count('D.step')} times, "
+        f"expected k * steps = {k * steps}")
     assert order.count("G.step") == steps, (
-        f"steps={steps}, k={k}: g_optimizer.step() was called {order.count('G.step')} times, expected steps = {steps}")
+        f"steps={steps}, k={k}: g_optimizer.step() was called {order.count('G.step')} times, "
+        f"expected steps = {steps}")
     assert order == (["D.step"] * k + ["G.step"]) * steps, (
-        f"steps={steps}, k={k}: the optimizer steps came in the order {order}; each iteration is k D steps, then one G step")
+        f"steps={steps}, k={k}: the optimizer steps came in the order {order}; "
+        "each iteration is k D steps, then one G step")
 '''
 
 SAMPLER_CALLS = '''
 steps, k, m = 2, 3, 5
 generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
 with _isolated():
-    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=steps, k=k, batch_size=m)
+    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise,
+              steps=steps, k=k, batch_size=m)
 noise = [size for event, size in log if event == "noise"]
 real = [size for event, size in log if event == "real"]
 assert len(noise) == steps * (k + 1), (
     f"steps={steps}, k={k}: sample_noise was called {len(noise)} times, expected {steps * (k + 1)} "
     "(fresh noise for every D step and for every G step)")
 assert len(real) == steps * k, (
-    f"steps={steps}, k={k}: sample_real was called {len(real)} times, expected {steps * k} (once per D step)")
+    f"steps={steps}, k={k}: sample_real was called {len(real)} times, expected {steps * k} "
+    "(once per D step)")
 assert set(noise) | set(real) == {m}, (
-    f"batch_size={m}: the samplers were asked for batches of sizes {sorted(set(noise) | set(real))}")
+    f"batch_size={m}: the samplers were asked for batches of sizes "
+    f"{sorted(set(noise) | set(real))}")
 '''
 
 GENERATOR_LOSS = '''
@@ -138,43 +150,53 @@ def _recording_loss(fake_logits):
 
 generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
 with _isolated():
-    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2, batch_size=4,
-              generator_loss=_recording_loss)
-assert len(calls) >= 3, f"the generator_loss passed in was called {len(calls)} times in 3 steps: use the argument"
-assert all(calls), "generator_loss must get D's logits on G(z) with their graph (G must learn from them)"
+    train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2,
+              batch_size=4, generator_loss=_recording_loss)
+assert len(calls) >= 3, (
+    f"the generator_loss passed in was called {len(calls)} times in 3 steps: use the argument")
+assert all(calls), (
+    "generator_loss must get D's logits on G(z) with their graph (G must learn from them)")
 '''
 
 HISTORY = '''
 generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny(seed=1)
 with _isolated():
-    history = train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2)
+    history = train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise,
+                        steps=3, k=2)
 assert isinstance(history, dict) and "d_loss" in history and "g_loss" in history, (
     "train_gan must return a dict with lists 'd_loss' and 'g_loss'")
 for key, n in (("d_loss", 6), ("g_loss", 3)):
     values = list(history[key])
-    assert len(values) == n, f"steps=3, k=2: history['{key}'] has {len(values)} entries, expected {n}"
+    assert len(values) == n, (
+        f"steps=3, k=2: history['{key}'] has {len(values)} entries, expected {n}")
     assert all(isinstance(v, float) and math.isfinite(v) for v in values), (
-        f"history['{key}'] must hold finite Python floats (use loss.item()), got {[type(v).__name__ for v in values]}")
+        f"history['{key}'] must hold finite Python floats (use loss.item()), "
+        f"got {[type(v).__name__ for v in values]}")
 _, _, d_losses, _ = _reference(seed=1, steps=1, k=1)
 assert abs(history["d_loss"][0] - d_losses[0]) <= 1e-9 * max(1.0, abs(d_losses[0])), (
-    f"history['d_loss'][0] is {history['d_loss'][0]}, but J^(D) on the first batches is {d_losses[0]}")
+    f"history['d_loss'][0] is {history['d_loss'][0]}, "
+    f"but J^(D) on the first batches is {d_losses[0]}")
 '''
 
 D_TRAJECTORY = '''
-generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(seed=2, d_lr=0.2, g_lr=0.0)
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(
+    seed=2, d_lr=0.2, g_lr=0.0)
 with _isolated():
     train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2)
 _, reference, _, _ = _reference(seed=2, steps=3, k=2, d_lr=0.2, g_lr=0.0)
-_same_parameters(discriminator, reference, "with G frozen (learning rate 0), D after 3 steps with k=2")
+_same_parameters(discriminator, reference,
+                 "with G frozen (learning rate 0), D after 3 steps with k=2")
 '''
 
 G_TRAJECTORY = '''
-generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(seed=3, d_lr=0.0, g_lr=0.2)
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(
+    seed=3, d_lr=0.0, g_lr=0.2)
 with _isolated():
     train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2,
               generator_loss=_minimax)
 reference, _, _, _ = _reference(seed=3, steps=3, k=2, d_lr=0.0, g_lr=0.2, g_loss=_minimax)
-_same_parameters(generator, reference, "with D frozen (learning rate 0), G after 3 steps with k=2 and the minimax loss")
+_same_parameters(generator, reference,
+                 "with D frozen (learning rate 0), G after 3 steps with k=2 and the minimax loss")
 '''
 
 FULL_TRAJECTORY = '''
@@ -212,8 +234,8 @@ CELLS = [
 
         *EEP 596, Lecture 7: Generative Adversarial Networks.*
 
-        You write the training algorithm of the slides *"Optimization in NN"* (Goodfellow et al. 2014,
-        Algorithm 1). For each of `steps` iterations:
+        You write the training algorithm of the slides *"Optimization in NN"* (Goodfellow et
+        al. 2014, Algorithm 1). For each of `steps` iterations:
 
         1. **k discriminator steps**, each on a fresh batch: sample $m$ noise vectors
            $z^{(1)}, \dots, z^{(m)}$ and $m$ real samples $x^{(1)}, \dots, x^{(m)}$, then take one
@@ -221,11 +243,11 @@ CELLS = [
            $J^{(D)} = -\tfrac12\,\mathbb{E}_x \log D(x) - \tfrac12\,\mathbb{E}_z \log(1 - D(G(z)))$.
            The generator is held fixed: no gradient of $J^{(D)}$ may reach it.
         2. **One generator step**: sample $m$ fresh noise vectors and take one optimizer step on the
-           generator that *minimises* its cost $J^{(G)}$, `generator_loss(D(G(z)))`. Only the generator's
-           parameters change.
+           generator that *minimises* its cost $J^{(G)}$, `generator_loss(D(G(z)))`. Only the
+           generator's parameters change.
 
-        Both players minimise their own cost (the convention of the `gan_losses` assignment; the slide
-        *"Optimization in NN"* has a sign slip). The losses are given: the setup cell imports
+        Both players minimise their own cost (the convention of the `gan_losses` assignment; the
+        slide *"Optimization in NN"* has a sign slip). The losses are given: the setup cell imports
         `discriminator_loss`, `generator_loss_minimax` and `generator_loss_nonsaturating` from the
         course library, so this assignment is graded apart from them. They take **logits**, which is
         what the discriminators here return, of shape `(m, 1)`.
@@ -240,12 +262,17 @@ CELLS = [
 
         from eep596gan.data import TensorSampler, load_images, mode_centers, sample_2d
         from eep596gan.device import get_device, pick, quick_mode, seed_everything
-        from eep596gan.losses import discriminator_loss, generator_loss_minimax, generator_loss_nonsaturating
+        from eep596gan.losses import (
+            discriminator_loss,
+            generator_loss_minimax,  # noqa: F401 (for your own experiments: see "Train it" below)
+            generator_loss_nonsaturating,
+        )
         from eep596gan.models import MLPDiscriminator, MLPGenerator
         from eep596gan.viz import image_grid, plot_2d, plot_losses
 
         device = get_device()
-        if quick_mode():  # graded or tested: several small kernels share a few cores, one thread each is fastest
+        # graded or tested: several small kernels share a few cores, one thread each is fastest
+        if quick_mode():
             torch.set_num_threads(1)
         print(f"device: {device}; quick mode: {quick_mode()}")
         """),
@@ -255,29 +282,31 @@ CELLS = [
         `train_gan(generator, discriminator, g_optimizer, d_optimizer, sample_real, sample_noise, *,
         steps, k=1, batch_size=64, generator_loss=generator_loss_nonsaturating)`
 
-        * `sample_real(m)` returns a batch of $m$ real samples and `sample_noise(m)` a batch of $m$ noise
-          vectors, both already on the right device. Call them with `batch_size`, once per batch: every
-          discriminator step draws its own real batch and its own noise, and the generator step draws its
-          own noise. Draw each batch when its step needs it (the tests replay your loop with seeded
-          samplers, so the order in which batches are drawn matters; whether a D step draws real or noise
-          first does not).
+        * `sample_real(m)` returns a batch of $m$ real samples and `sample_noise(m)` a batch of $m$
+          noise vectors, both already on the right device. Call them with `batch_size`, once per
+          batch: every discriminator step draws its own real batch and its own noise, and the
+          generator step draws its own noise. Draw each batch when its step needs it (the tests
+          replay your loop with seeded samplers, so the order in which batches are drawn matters;
+          whether a D step draws real or noise first does not).
         * Use the optimizers you are given: `d_optimizer` for the discriminator's parameters,
-          `g_optimizer` for the generator's. Remember what `loss.backward()` does to gradients that are
-          already there, and which parameters a backward pass through `discriminator(generator(z))`
-          reaches.
-        * Return `{"d_loss": [...], "g_loss": [...]}`: the value of $J^{(D)}$ at each of the `steps * k`
-          discriminator steps and of $J^{(G)}$ at each of the `steps` generator steps, as Python floats
-          (`loss.item()`), each computed before its update. Extra keys are fine.
+          `g_optimizer` for the generator's. Remember what `loss.backward()` does to gradients that
+          are already there, and which parameters a backward pass through
+          `discriminator(generator(z))` reaches.
+        * Return `{"d_loss": [...], "g_loss": [...]}`: the value of $J^{(D)}$ at each of the
+          `steps * k` discriminator steps and of $J^{(G)}$ at each of the `steps` generator steps,
+          as Python floats (`loss.item()`), each computed before its update. Extra keys are fine.
         """),
     answer("answer_train_gan", '''
-        def train_gan(generator, discriminator, g_optimizer, d_optimizer, sample_real, sample_noise, *,
-                      steps, k=1, batch_size=64, generator_loss=generator_loss_nonsaturating):
-            """Train a GAN with the lecture's algorithm: k discriminator steps, then one generator step.
+        def train_gan(generator, discriminator, g_optimizer, d_optimizer, sample_real, sample_noise,
+                      *, steps, k=1, batch_size=64, generator_loss=generator_loss_nonsaturating):
+            """Train a GAN with the lecture's algorithm: k discriminator steps, then one
+            generator step.
 
             Args:
                 generator: maps noise (m, latent_dim) to samples.
                 discriminator: maps samples to logits (m, 1).
-                g_optimizer, d_optimizer: optimizers over the generator's / discriminator's parameters.
+                g_optimizer, d_optimizer: optimizers over the generator's / discriminator's
+                    parameters.
                 sample_real: sample_real(m) -> a batch of m real samples.
                 sample_noise: sample_noise(m) -> a batch of m noise vectors.
                 steps: number of iterations (generator steps).
@@ -312,11 +341,11 @@ CELLS = [
             ### END SOLUTION
         '''),
     markdown("about-tests", """
-        The test cells below check your loop; most of their checks are hidden and run when your notebook
-        is graded. They replay it on a tiny GAN in float64 with plain SGD and compare the parameters
-        with a reference loop's, count the optimizer steps and the sampler calls, and check the history.
-        They run your function through `quietly`, which captures warnings and printed output (nbgrader
-        gives 0 points to a test cell that writes to stderr).
+        The test cells below check your loop; most of their checks are hidden and run when your
+        notebook is graded. They replay it on a tiny GAN in float64 with plain SGD and compare the
+        parameters with a reference loop's, count the optimizer steps and the sampler calls, and
+        check the history. They run your function through `quietly`, which captures warnings and
+        printed output (nbgrader gives 0 points to a test cell that writes to stderr).
         """),
     locked("test-helpers", '''
         def quietly(fn, *args, **kwargs):
@@ -328,11 +357,15 @@ CELLS = [
 
 
         def make_tiny_gan(seed=0, lr=0.05):
-            """A tiny G and D on 2-D points (float64), their SGD optimizers and two seeded samplers."""
+            """A tiny G and D on 2-D points (float64), their SGD optimizers and two seeded
+            samplers."""
             torch.manual_seed(seed)
-            generator = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
-            discriminator = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
-            real_rng, noise_rng = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+            generator = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(),
+                                            torch.nn.Linear(4, 2)).double()
+            discriminator = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(),
+                                                torch.nn.Linear(4, 1)).double()
+            real_rng, noise_rng = (torch.Generator().manual_seed(seed + 1),
+                                   torch.Generator().manual_seed(seed + 2))
 
             def sample_real(m):
                 return 1.0 + 0.3 * torch.randn(m, 2, generator=real_rng, dtype=torch.float64)
@@ -353,26 +386,28 @@ CELLS = [
         # in the order (k D steps, then one G step) per iteration.
         """, STEP_COUNTS),
     _hidden_test("test_fresh_batches", 2, """
-        # Hidden tests: sample_noise is called k * steps + steps times and sample_real k * steps times,
-        # always with batch_size.
+        # Hidden tests: sample_noise is called k * steps + steps times and sample_real
+        # k * steps times, always with batch_size.
         """, SAMPLER_CALLS),
     _hidden_test("test_generator_loss_is_used", 2, """
         # Hidden tests: the generator_loss argument is what the generator step minimises.
         """, GENERATOR_LOSS),
     _hidden_test("test_history", 1, """
-        # Hidden tests: the history holds steps * k and steps Python floats, the losses of the steps.
+        # Hidden tests: the history holds steps * k and steps Python floats, the losses of
+        # the steps.
         """, REFERENCE, HISTORY),
     _hidden_test("test_discriminator_updates", 2, """
         # Hidden tests: with the generator frozen, D's parameters after a few steps equal those of a
         # reference loop (fresh batches, gradients of J^(D) only, k steps per iteration).
         """, REFERENCE, D_TRAJECTORY),
     _hidden_test("test_generator_updates", 2, """
-        # Hidden tests: with the discriminator frozen, G's parameters after a few steps (minimax loss)
-        # equal those of a reference loop (one step per iteration, gradients of J^(G) only).
+        # Hidden tests: with the discriminator frozen, G's parameters after a few steps
+        # (minimax loss) equal those of a reference loop (one step per iteration, gradients of
+        # J^(G) only).
         """, REFERENCE, G_TRAJECTORY),
     _hidden_test("test_training_trajectory", 3, """
-        # Hidden tests: both players learning, G's and D's parameters after a few steps equal those of
-        # a reference loop, for k = 1 and k = 2.
+        # Hidden tests: both players learning, G's and D's parameters after a few steps equal
+        # those of a reference loop, for k = 1 and k = 2.
         """, REFERENCE, FULL_TRAJECTORY),
     markdown("ring8-md", r"""
         ## Train it: eight Gaussians on a ring
@@ -381,8 +416,8 @@ CELLS = [
         $\sigma = 0.02$). The plot shows the fakes over the real data, with the discriminator's
         $D(x)$ behind them. (In quick mode, as when graded, this runs only a few steps.)
 
-        Things to try in a cell of your own: `k=5`; `generator_loss=generator_loss_minimax`; a smaller
-        `batch_size`. Which modes does the generator find, and does it keep them?
+        Things to try in a cell of your own: `k=5`; `generator_loss=generator_loss_minimax`; a
+        smaller `batch_size`. Which modes does the generator find, and does it keep them?
         """),
     locked("train-ring8", """
         latent_dim = 8
@@ -401,7 +436,8 @@ CELLS = [
             return torch.randn(m, latent_dim, generator=gen).to(device)  # (m, latent_dim)
 
 
-        history = train_gan(G, D, g_opt, d_opt, sample_ring, sample_z, steps=pick(3000, 150), k=1, batch_size=256)
+        history = train_gan(G, D, g_opt, d_opt, sample_ring, sample_z, steps=pick(3000, 150), k=1,
+                            batch_size=256)
         with torch.no_grad():
             fakes = G(sample_z(1000)).cpu()
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -413,8 +449,8 @@ CELLS = [
     markdown("digits-md", """
         ## Train it: handwritten digits
 
-        The same loop on the 8x8 digits that ship with scikit-learn (1500 training images in $[-1, 1]$).
-        Do the samples look like digits? Are all ten classes there?
+        The same loop on the 8x8 digits that ship with scikit-learn (1500 training images in
+        $[-1, 1]$). Do the samples look like digits? Are all ten classes there?
         """),
     locked("train-digits", """
         x_digits, _ = load_images("digits", device=device)  # (1500, 1, 8, 8) in [-1, 1]
@@ -438,7 +474,7 @@ CELLS = [
     markdown("end", """
         ## Before you submit
 
-        Restart the kernel and run all cells: the visible test should pass and the two trainings should
-        run. Then save the notebook and submit it without renaming it.
+        Restart the kernel and run all cells: the visible test should pass and the two trainings
+        should run. Then save the notebook and submit it without renaming it.
         """),
 ]
