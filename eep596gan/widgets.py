@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from .data import dataset, sample_2d
+from .data import dataset, mode_centers, sample_2d
 from .losses import GAN_LOSSES
 from .metrics import ModeCoverage
 from .recipes import recipe, trainer_from_recipe
@@ -30,6 +30,13 @@ def in_kernel() -> bool:
             and importlib.util.find_spec("ipywidgets") is not None)
 
 
+def _use_widget(mode: str) -> bool:
+    """Whether `mode` ("auto", "widget" or "static") shows ipywidgets here."""
+    if mode not in ("auto", "widget", "static"):
+        raise ValueError(f"mode must be 'auto', 'widget' or 'static'; got {mode!r}")
+    return mode == "widget" or (mode == "auto" and in_kernel())
+
+
 def latent_explorer(generator, latent_dim: int, n_sliders: int = 4, seed: int = 0, y=None,
                     mode: str = "auto", values=(-3, -1.5, 0, 1.5, 3)):
     """Explore G's latent space: a seed slider plus sliders on the first latent coordinates.
@@ -43,12 +50,8 @@ def latent_explorer(generator, latent_dim: int, n_sliders: int = 4, seed: int = 
     Returns:
         An ipywidgets `HBox` (widget mode) or a matplotlib Figure (static mode).
     """
-    if mode not in ("auto", "widget", "static"):
-        raise ValueError(f"mode must be 'auto', 'widget' or 'static'; got {mode!r}")
     coords = list(range(min(n_sliders, latent_dim)))
-    if mode == "auto":
-        mode = "widget" if in_kernel() else "static"
-    if mode == "static":
+    if not _use_widget(mode):
         x = sweep_images(generator, latent_dim, coords, values, seed, y)
         return image_grid(x, nrow=len(values),
                           title=f"rows: z[0..{len(coords) - 1}] swept over {list(values)}")
@@ -86,7 +89,7 @@ def _explore_once(data: str, steps: int, k: int, loss: str, seed: int, device, p
     trainer.fit(x, steps, r.batch_size, progress=progress, callbacks=[track],
                 callback_every=max(1, steps // 10))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    lim = 2.6 if data == "ring8" else 5.0
+    lim = 1.3 * float(mode_centers(data)[0].abs().max())  # the modes and a margin
     plot_2d(trainer.sample(z=torch.randn(1000, r.latent_dim,
                                          generator=torch.Generator().manual_seed(0))),
                 real=x[:1000], discriminator=trainer.discriminator, ax=axes[0], lim=lim,
@@ -110,10 +113,8 @@ def training_explorer(data: str = "ring8", steps: int = 1000, k: int = 1,
     Returns:
         The Figure of the run with the given arguments: the static fallback shown in any viewer.
     """
-    if mode not in ("auto", "widget", "static"):
-        raise ValueError(f"mode must be 'auto', 'widget' or 'static'; got {mode!r}")
     dataset(data, "modes")  # a ValueError naming ring8, grid25, ...: mixtures with known modes
-    if mode == "widget" or (mode == "auto" and in_kernel()):
+    if _use_widget(mode):
         import ipywidgets as widgets
         from IPython.display import display
 
