@@ -9,12 +9,12 @@
 
 from .gan import GANConfig, GANTrainer, SampleSnapshots, d_step, g_step
 from .likelihood import ARTrainer, VAETrainer
-from .loop import Trainer, atomic_save, make_adam
+from .loop import ModelTrainer, Trainer, atomic_save, make_adam
 from .mle import MLETrainer, fit_mle
 from .translation import CycleGANTrainer, Pix2PixTrainer, fit_cyclegan, fit_pix2pix
 
 __all__ = [
-    "Trainer", "make_adam", "atomic_save",
+    "Trainer", "ModelTrainer", "make_adam", "atomic_save",
     "GANConfig", "GANTrainer", "SampleSnapshots", "d_step", "g_step",
     "VAETrainer", "ARTrainer", "MLETrainer", "fit_mle",
     "Pix2PixTrainer", "CycleGANTrainer", "fit_pix2pix", "fit_cyclegan",

@@ -18,43 +18,25 @@ from torch import Tensor, nn
 
 from ..data import TensorSampler
 from ..losses import vae_loss
-from .loop import Trainer, make_adam
+from .loop import ModelTrainer
 
 __all__ = ["VAETrainer", "ARTrainer"]
 
 
-class _ModelTrainer(Trainer):
-    """One model, one Adam, one seeded generator for batches (and noise): the likelihood models."""
+class _LikelihoodTrainer(ModelTrainer):
+    """A `ModelTrainer` seeded by `seed` that syncs to the host every `sync_every` steps."""
 
     def __init__(self, model: nn.Module, lr: float, device, seed: int, sync_every: int):
-        super().__init__(device, lr)
-        self.model = model.to(self.device)
+        super().__init__(model, lr, device, seed=int(seed))
         self.seed, self.sync_every = int(seed), max(1, int(sync_every))
-        self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        self.optimizer = make_adam(self.model.parameters(), self.lr, (0.9, 0.999))
         self.desc = type(self).__name__
-
-    def _update(self, loss: Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
 
     def _fit(self, step_fn, steps: int, progress: bool, loop: dict) -> dict[str, list[float]]:
         loop.setdefault("log_every", self.sync_every)
         return self.run(steps, step_fn, modules=(self.model,), progress=progress, **loop)
 
-    def state_dict(self) -> dict:
-        """Model, optimizer and the batch generator's state (step and history added by `save`)."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state()}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"].cpu())
-
-
-class VAETrainer(_ModelTrainer):
+class VAETrainer(_LikelihoodTrainer):
     """Minimises the negative ELBO of a VAE with Adam on minibatches drawn from device-resident
     data.
 
@@ -91,13 +73,13 @@ class VAETrainer(_ModelTrainer):
             # maximise ELBO = E_q log p(x|z) - KL(q(z|x) || p(z)): minimise its negative
             batch = sampler(batch_size)
             loss, parts = vae_loss(self.model, batch, generator=self.generator, check=False)
-            self._update(loss)
+            self.update(loss)
             return torch.stack([loss, parts["recon"], parts["kl"], -loss]).detach()
 
         return self._fit(step, steps, progress, loop)
 
 
-class ARTrainer(_ModelTrainer):
+class ARTrainer(_LikelihoodTrainer):
     """Minimises the exact negative log-likelihood of an autoregressive model (PixelAR, CharLM).
 
     Args:
@@ -157,7 +139,7 @@ class ARTrainer(_ModelTrainer):
         def step() -> Tensor:
             # maximise log p(x) = sum_i log p(x_i | x_<i): minimise the mean NLL
             loss = self.model.nll(sampler(batch_size)).mean()
-            self._update(loss)
+            self.update(loss)
             return loss.detach()[None]
 
         return self._fit(step, steps, progress, loop)

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from ..device import get_device
 
-__all__ = ["Trainer", "Callback", "make_adam", "atomic_save", "check_steps"]
+__all__ = ["Trainer", "ModelTrainer", "Callback", "make_adam", "atomic_save", "check_steps"]
 
 Callback = Callable[["Trainer", int], None]
 
@@ -198,3 +198,40 @@ class Trainer:
         self.step = int(state["step"])
         self.history = {k: list(v) for k, v in state["history"].items()}
         return self
+
+
+class ModelTrainer(Trainer):
+    """One model, one Adam, one generator for the batches (saved with them): a likelihood trainer.
+
+    Args:
+        model: the module to train (moved to `device`); lr: Adam's learning rate.
+        device: default `get_device()`.
+        generator: draws the batches (and any noise); default: a new one seeded with `seed`, or,
+            without a seed, from torch's global RNG (so `seed_everything` fixes it).
+    """
+
+    def __init__(self, model: nn.Module, lr: float, device=None,
+                 generator: torch.Generator | None = None, seed: int | None = None):
+        super().__init__(device, lr)
+        self.model = model.to(self.device)
+        if generator is None:
+            seed = int(torch.randint(2**62, (), dtype=torch.int64)) if seed is None else int(seed)
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.generator = generator
+        self.optimizer = make_adam(self.model.parameters(), self.lr)
+
+    def update(self, loss: Tensor) -> None:
+        """One Adam step that minimises `loss`."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def state_dict(self) -> dict:
+        """Model, optimizer and the batch generator's state (step and history added by `save`)."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())

@@ -14,12 +14,12 @@ import torch
 from torch import Tensor, nn
 
 from ..data import TensorSampler
-from .loop import Trainer, make_adam
+from .loop import ModelTrainer
 
 __all__ = ["MLETrainer", "fit_mle"]
 
 
-class MLETrainer(Trainer):
+class MLETrainer(ModelTrainer):
     """Gradient ascent on the average log-likelihood of `model` (Adam on its negative).
 
     Args:
@@ -35,13 +35,7 @@ class MLETrainer(Trainer):
     def __init__(self, model: nn.Module, lr: float = 0.05, generator: torch.Generator | None = None,
                  device=None):
         device = device if device is not None else next(model.parameters()).device
-        super().__init__(device, lr)
-        self.model = model.to(self.device)
-        if generator is None:
-            seed = int(torch.randint(2**62, (), dtype=torch.int64))
-            generator = torch.Generator(device=self.device).manual_seed(seed)
-        self.generator = generator
-        self.optimizer = make_adam(self.model.parameters(), self.lr)
+        super().__init__(model, lr, device, generator)
 
     def fit(self, x: Tensor, steps: int, batch_size: int | None = None, progress: bool = True,
             callback: Callable[[nn.Module, int], None] | None = None) -> dict[str, list[float]]:
@@ -59,24 +53,13 @@ class MLETrainer(Trainer):
         def step() -> Tensor:
             batch = x if sampler is None else sampler(batch_size)
             avg_ll = self.model.log_prob(batch).mean()
-            self.optimizer.zero_grad(set_to_none=True)
-            (-avg_ll).backward()  # ascent on the log-likelihood = descent on its negative
-            self.optimizer.step()
+            self.update(-avg_ll)  # ascent on the log-likelihood = descent on its negative
             return avg_ll.detach()[None]
 
         first = self.step
         callbacks = () if callback is None else (lambda t, s: callback(t.model, s - first - 1),)
         return self.run(steps, step, modules=(self.model,), progress=progress,
                         callbacks=callbacks, callback_every=1)
-
-    def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"].cpu())
 
 
 def fit_mle(model: nn.Module, x: Tensor, steps: int, lr: float = 0.05,
