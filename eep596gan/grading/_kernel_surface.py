@@ -4,6 +4,12 @@ Identity hashes of the surface objects (modules, classes, the IPython shell and 
 the interpreter state that changes what code does without changing any attribute (trace and
 profile hooks, torch function and dispatch modes, dispatcher tables, background threads).
 `_kernel_guard.py` reports them; the grader compares them with the bootstrap's (guard.py).
+
+This file and `_kernel_wrap.py` are the only code in the package that touches torch internals
+(`torch._C`'s mode-stack lengths and dispatcher table): there is no public API for them, and a
+submission can push a mode or re-register a kernel to change what every tensor operation does.
+They only read them. A torch release that renames them shows up before anyone is graded: the
+solution notebook must score full marks first (grading.student.check_solutions).
 """
 
 # ruff: noqa: F821  (P, SYS, USER_NS are injected into the namespace this runs in)
