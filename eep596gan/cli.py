@@ -61,10 +61,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    """`eep596gan train`: GANs here; the VAE and autoregressive models in `likelihood_command`."""
+    """`eep596gan train`: GANs in `_train_gan`, the VAE and MADE models in `_train_likelihood`."""
+    from .recipes import LIKELIHOOD_KINDS
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.model in ("vae", "ar"):  # recipes.LIKELIHOOD_KINDS
+    if args.model in LIKELIHOOD_KINDS:
         return _train_likelihood(args, out)
     return _train_gan(args, out)
 
