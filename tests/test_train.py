@@ -85,6 +85,88 @@ def test_trainer_equals_a_plain_reference_loop(reuse_fake):
     torch.testing.assert_close(_params(g, d), _params(g_ref, d_ref), rtol=1e-4, atol=1e-5)
 
 
+def _algorithm_1(g, d, x, *, k, m, steps, seed, reuse_fake, use_library_steps):
+    """Algorithm 1 of Goodfellow et al. (2014) written out, in our sign convention.
+
+    For each step: k times (fresh real batch and noise, one Adam step on D minimising J^(D) with
+    G held fixed), then fresh noise (unless reuse_fake) and one Adam step on G minimising the
+    non-saturating J^(G). `use_library_steps`: the two updates by `d_step` / `g_step` instead of
+    by hand. Draws batches and noise from one generator in GANTrainer's order. Returns the
+    trainer's history columns: mean J^(D) of the k steps, J^(G), mean D(x) on the last real
+    batch, mean D(G(z)) at G's step.
+    """
+    rng = torch.Generator().manual_seed(seed)
+    opt_g = torch.optim.Adam(g.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    history = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+    for _ in range(steps):
+        d_losses = []
+        for _ in range(k):
+            x_real = x[torch.randint(len(x), (m,), generator=rng)]
+            z = torch.randn(m, g.latent_dim, generator=rng)
+            if use_library_steps:
+                loss_d, real_logits, _ = d_step(g, d, opt_d, x_real, z,
+                                                d_loss_fn=discriminator_loss)
+            else:
+                real_logits = d(x_real)
+                loss_d = discriminator_loss(real_logits, d(g(z).detach()))  # G held fixed
+                opt_d.zero_grad()
+                loss_d.backward()
+                opt_d.step()
+            d_losses.append(loss_d.item())
+        if not reuse_fake:
+            z = torch.randn(m, g.latent_dim, generator=rng)
+        if use_library_steps:
+            loss_g, fake_logits = g_step(g, d, opt_g, z, g_loss_fn=generator_loss_nonsaturating)
+        else:
+            fake_logits = d(g(z))
+            loss_g = generator_loss_nonsaturating(fake_logits)
+            opt_g.zero_grad()
+            loss_g.backward()  # also fills D's .grad: opt_d.zero_grad() clears it before D's step
+            opt_g.step()
+        history["d_loss"].append(sum(d_losses) / k)
+        history["g_loss"].append(loss_g.item())
+        history["d_real"].append(torch.sigmoid(real_logits).mean().item())
+        history["d_fake"].append(torch.sigmoid(fake_logits).mean().item())
+    return history
+
+
+@pytest.mark.parametrize("k, reuse_fake", [(2, False), (1, False), (3, False), (2, True)])
+def test_trainer_and_d_step_g_step_equal_algorithm_1_written_out(k, reuse_fake):
+    """The check lecture 06 section 1 once made with a hand-written loop, kept here instead.
+
+    k=2, reuse_fake=False is the lecture's run (ring8, MLPs with one hidden layer of 16, m=32,
+    5 steps, Adam lr 1e-3, seed 0): Algorithm 1 written out by hand, the same with `d_step` /
+    `g_step`, and `GANTrainer` end with the same weights and record the same history. By hand and
+    by d_step/g_step compute the same thing in the same order; the trainer (fused Adam, real and
+    fake batches through D in one forward) agrees to float32 rounding.
+    """
+    x, m, steps, seed = sample_2d("ring8", 300, seed=0), 32, 5, 0
+
+    def pair():
+        torch.manual_seed(seed)
+        return MLPGenerator(4, (2,), hidden=(16,)), MLPDiscriminator((2,), hidden=(16,))
+
+    runs = {}
+    for by in ("hand", "d_step/g_step"):
+        g, d = pair()
+        history = _algorithm_1(g, d, x, k=k, m=m, steps=steps, seed=seed, reuse_fake=reuse_fake,
+                               use_library_steps=by != "hand")
+        runs[by] = (_params(g, d), history)
+    t = GANTrainer(*pair(), latent_dim=4, k=k, lr=1e-3, device="cpu", seed=seed,
+                   reuse_fake=reuse_fake)
+    t.fit(x, steps, batch_size=m, progress=False)
+    trainer = (_params(t.generator, t.discriminator), t.history)
+
+    torch.testing.assert_close(runs["d_step/g_step"], runs["hand"], rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(trainer[0], runs["hand"][0], rtol=1e-4, atol=1e-5)
+    for column, values in runs["hand"][1].items():
+        assert len(trainer[1][column]) == steps
+        torch.testing.assert_close(trainer[1][column], values, rtol=1e-4, atol=1e-5)
+    # the weights moved: the comparison is not of two untrained pairs
+    assert not torch.allclose(trainer[0], _params(*pair()), rtol=1e-3, atol=1e-4)
+
+
 def test_d_step_leaves_g_alone_and_g_step_leaves_d_alone():
     g, d = _mlp_pair()
     opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.1), torch.optim.SGD(d.parameters(), lr=0.1)
