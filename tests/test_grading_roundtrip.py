@@ -3,14 +3,25 @@
 
 The solution gets full marks, the untouched release 0, each planted mistake loses the points of the
 test cells that target it (and keeps the others), and correct answers in other styles (no_grad
-instead of detach, BCE with logits, printing and warning, ...) get full marks.
+instead of detach, BCE with logits, printing and warning, ...) get full marks. Cell by cell: the
+table at the top of each student's feedback (test, score, result) shows that a planted mistake
+fails exactly the test cells its `expected` names, no more (a near-miss such as
+log(sigmoid(x) + 1e-8) loses the extreme-logit test only).
 """
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
-from submissions import VARIANTS, expected_score, make_submission, points_by_test
+from submissions import (
+    VARIANTS,
+    expected_failures,
+    expected_score,
+    make_submission,
+    points_by_test,
+)
 
 from eep596gan.grading import grade
 
@@ -36,3 +47,20 @@ def test_every_submission_gets_the_points_it_deserves(assignment, tmp_path):
              for v in want if got[v] != want[v]}
     assert not wrong, wrong
     assert all(row["assignment"] == assignment for row in rows)
+
+    # cell by cell, for the planted mistakes: the feedback's table of (test, score / points)
+    wrong = {}
+    for variant, (_, expected) in VARIANTS[assignment].items():
+        if not isinstance(expected, frozenset):
+            continue
+        html = (tmp_path / "out" / "feedback" / variant / f"{assignment}.html").read_text()
+        scores = {gid: (float(got), float(top)) for gid, got, top in TABLE_ROW.findall(html)}
+        assert set(scores) == set(points_by_test(assignment)), f"{variant}: feedback table {scores}"
+        failed = {gid for gid, (got, top) in scores.items() if got < top}
+        if failed != expected_failures(assignment, variant):
+            wrong[variant] = (f"failed {sorted(failed)}, expected "
+                              f"{sorted(expected_failures(assignment, variant))}")
+    assert not wrong, wrong
+
+
+TABLE_ROW = re.compile(r"<td><code>(\w+)</code></td>\s*<td>([0-9.]+) / ([0-9.]+)</td>")

@@ -126,6 +126,19 @@ CLAMPED = _losses(
     "return -0.5 * torch.log(torch.sigmoid(fake_logits).clamp(1e-7, 1 - 1e-7)).mean()",
 )
 
+# the common near-miss: log(sigmoid(x) + 1e-8) is right to ~1e-7 at moderate logits (it passes the
+# value tests, which ask for float32 accuracy) but flattens at -log(1e-8) for large |x|: it loses
+# the extreme-logit test only, one cost at a time
+EPS_DISCRIMINATOR = {D: _losses(
+    "return -0.5 * torch.log(torch.sigmoid(real_logits) + 1e-8).mean()"
+    " - 0.5 * torch.log(1 - torch.sigmoid(fake_logits) + 1e-8).mean()", "", "")[D]}
+
+EPS_MINIMAX = {G: _losses(
+    "", "return 0.5 * torch.log(1 - torch.sigmoid(fake_logits) + 1e-8).mean()", _SOFTPLUS[2])[G]}
+
+EPS_NONSATURATING = {G: _losses(
+    "", _SOFTPLUS[1], "return -0.5 * torch.log(torch.sigmoid(fake_logits) + 1e-8).mean()")[G]}
+
 SWAPPED = _losses(_SOFTPLUS[0], _SOFTPLUS[2], _SOFTPLUS[1])
 
 SIGN_SLIP = _losses(_SOFTPLUS[0], "return 0.5 * F.softplus(fake_logits).mean()", _SOFTPLUS[2])
@@ -158,6 +171,15 @@ DETACHED = _losses(
     "return (-0.5 * F.softplus(fake_logits).mean()).detach()",
     "return (0.5 * F.softplus(-fake_logits).mean()).detach()",
 )
+
+# correct: the text asks for "a floating-point result", and float32 is one
+OPT_FLOAT32 = _optimal("""
+p_data = torch.as_tensor(p_data, dtype=torch.float32)
+p_model = torch.as_tensor(p_model, dtype=torch.float32)
+total = p_data + p_model
+return torch.where(total == 0, torch.full_like(total, 0.5),
+                   p_data / torch.where(total == 0, torch.ones_like(total), total))
+""")
 
 OPT_NAN = _optimal("""
 p_data = torch.as_tensor(p_data, dtype=torch.float64)
@@ -205,9 +227,13 @@ VARIANTS = {
     "manual_stable": (MANUAL_STABLE, "full marks"),
     "prints_and_warns": (NOISY, "full marks"),
     "optimal_nan_to_num": (NAN_TO_NUM, "full marks"),
+    "optimal_float32": (OPT_FLOAT32, "full marks"),
     "sum_not_mean": (SUM_NOT_MEAN, frozenset({BATCH})),
     "log_of_sigmoid": (LOG_SIGMOID, frozenset({EXTREME})),
     "clamped_probabilities": (CLAMPED, frozenset({EXTREME})),
+    "discriminator_log_sigmoid_plus_eps": (EPS_DISCRIMINATOR, frozenset({EXTREME})),
+    "minimax_log_sigmoid_plus_eps": (EPS_MINIMAX, frozenset({EXTREME})),
+    "nonsaturating_log_sigmoid_plus_eps": (EPS_NONSATURATING, frozenset({EXTREME})),
     "generator_losses_swapped": (SWAPPED, frozenset({VISIBLE, G_VALUES, SATURATION})),
     "slide_sign_slip": (SIGN_SLIP, frozenset({VISIBLE, G_VALUES, DIRECTIONS})),
     "forgot_the_half": (FORGOT_HALF, frozenset({VISIBLE, D_VALUES, G_VALUES})),

@@ -88,3 +88,48 @@ def _isolated():
         for fn, code in saved.items():
             fn.__code__ = code
 '''
+
+
+COLAB_INSTALL = '''
+# Colab only: install the course library (does nothing elsewhere).
+import sys
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", 'install -q "eep596gan @ git+https://github.com/uw-eep596/eep596gan"')
+'''
+
+
+def colab_install(cell_id: str = "colab-install") -> dict:
+    """The first code cell: installs the course library, but only inside Google Colab.
+
+    The same pattern as the lectures' first code cell; read-only, so the grader restores it (and
+    outside Colab it does nothing).
+    """
+    return locked(cell_id, COLAB_INSTALL)
+
+
+def before_you_submit(assignment: str, check: str, cell_id: str = "end") -> dict:
+    """The last cell: run everything again, download the notebook (Colab, JupyterLab), its name.
+
+    `check` says what a clean run shows (e.g. "every visible test should pass").
+    The accepted names are those of eep596gan/grading/submissions.py: `<assignment>.ipynb`
+    (an LMS may prefix the student's id; `-2` marks a resubmission).
+    """
+    name = f"{assignment}.ipynb"
+    return markdown(cell_id, f"""
+        ## Before you submit
+
+        1. **Run it all once more.** Restart the kernel and run every cell (JupyterLab:
+           *Kernel → Restart Kernel and Run All Cells…*; Colab: *Runtime → Restart session and run
+           all*): {check}.
+        2. **Download the notebook.**
+           * In **Colab**: *File → Download → Download .ipynb*. (Opened from its badge, the
+             notebook is not saved anywhere until you download it or choose *File → Save a copy
+             in Drive*; that copy is named `Copy of {name}`: rename the file you download.)
+           * In **JupyterLab**: save it (*File → Save Notebook*, Ctrl+S / Cmd+S), then *File →
+             Download*, or right-click `{name}` in the file browser and choose *Download*.
+        3. **Name it `{name}`**, exactly, and submit that file. The grader looks for this name
+           (your LMS may put your id in front of it, and `{assignment}-2.ipynb` counts as a
+           resubmission); a file named otherwise, such as `Copy of {name}` or
+           `{assignment} (1).ipynb`, is not graded.
+        """)

@@ -9,7 +9,16 @@ step lose different points. Every hidden block is self-contained, like in gan_lo
 
 import textwrap
 
-from ._cells import answer, hidden, isolated, locked, markdown, test
+from ._cells import (
+    answer,
+    before_you_submit,
+    colab_install,
+    hidden,
+    isolated,
+    locked,
+    markdown,
+    test,
+)
 
 # The library's training loop: train_gan may not call it (the grader reads this from the notebook).
 REFERENCE_IMPLEMENTATIONS = ("eep596gan.train.gan:GANTrainer", "eep596gan.train.gan:d_step",
@@ -250,8 +259,11 @@ CELLS = [
         slide *"Optimization in NN"* has a sign slip). The losses are given: the setup cell imports
         `discriminator_loss`, `generator_loss_minimax` and `generator_loss_nonsaturating` from the
         course library, so this assignment is graded apart from them. They take **logits**, which is
-        what the discriminators here return, of shape `(m, 1)`.
+        what the discriminators here return, of shape `(m, 1)`. Run the first two code cells first:
+        the first installs the course library in Colab (elsewhere it does nothing), the second is
+        the setup.
         """),
+    colab_install(),
     locked("setup", """
         import contextlib
         import io
@@ -471,10 +483,6 @@ CELLS = [
         image_grid(x_digits[:64].cpu(), ax=axes[2], title="real")
         plt.show()
         """),
-    markdown("end", """
-        ## Before you submit
-
-        Restart the kernel and run all cells: the visible test should pass and the two trainings
-        should run. Then save the notebook and submit it without renaming it.
-        """),
+    before_you_submit("gan_training", "the visible test should pass and the two trainings "
+                      "should run"),
 ]
