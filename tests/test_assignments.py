@@ -164,3 +164,47 @@ def test_submission_variants_are_python_and_name_real_test_cells(assignment):
         if not isinstance(expected, str):
             assert failing and failing != set(points_by_test(assignment)), f"{variant}: say 'zero'"
     assert kinds["planted"] >= 10 and kinds["full marks"] >= 5 and kinds["zero"] >= 1, kinds
+
+
+VISIBLE_ROW = re.compile(r"^(?P<part>\S.*?)\s{2,}(?P<passed>\d+)/(?P<total>\d+)\s+(?P<points>\d+)$")
+
+
+def _visible_checks(path, monkeypatch, allow_errors: bool):
+    """Run a notebook (quick mode) top to bottom; its PASS/FAIL lines and its table's rows."""
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("EEP596GAN_QUICK", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = _read(path)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=allow_errors,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    lines = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                lines += output["text"].splitlines()
+            if cell.get("id", "").startswith("check_") and output.get("name") == "stderr":
+                raise AssertionError(f"{path.name}, cell {cell.id} wrote to stderr")
+    checks = [line for line in lines if line.startswith(("PASS  ", "FAIL  "))]
+    rows = {m["part"]: (int(m["passed"]), int(m["total"]), int(m["points"]))
+            for m in map(VISIBLE_ROW.match, lines) if m}
+    return checks, rows
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_visible_checks_fail_on_the_stubs_and_pass_on_the_solution(assignment, monkeypatch):
+    points = sum(points_by_test(assignment).values())
+    for path, passing in ((release_path(assignment), False), (source_path(assignment), True)):
+        # the release's test cells raise on the stubs; its visible checks report and go on
+        checks, rows = _visible_checks(path, monkeypatch, allow_errors=not passing)
+        assert "total" in rows and len(rows) >= 2, f"{path.name}: no table of visible checks"
+        total = rows.pop("total")
+        assert total[1] == len(checks) >= 4 * len(rows), (path.name, checks)
+        assert sum(r[1] for r in rows.values()) == total[1] and total[2] == points
+        assert sum(r[2] for r in rows.values()) == points
+        if passing:
+            assert all(line.startswith("PASS") for line in checks), checks
+            assert all(r[0] == r[1] > 0 for r in rows.values()), rows
+        else:
+            assert all(line.startswith("FAIL") for line in checks), checks
+            assert all(r[0] == 0 < r[1] for r in rows.values()), rows

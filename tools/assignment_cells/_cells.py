@@ -133,3 +133,78 @@ def before_you_submit(assignment: str, check: str, cell_id: str = "end") -> dict
            resubmission); a file named otherwise, such as `Copy of {name}` or
            `{assignment} (1).ipynb`, is not graded.
         """)
+
+
+VISIBLE_SETUP = '''
+
+_visible = {}  # part -> [passed, ...] of its visible checks (not graded), for the table at the end
+
+
+def visible_check(part, what, expected, compute, ok):
+    """One visible check (not graded): run compute(), judge ok(result), print PASS/FAIL.
+
+    Never raises: a function that is not written yet, an error or a wrong value is a FAIL line.
+    Warnings and printed output of your code are captured.
+    """
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            got = compute()
+            passed = bool(ok(got))
+    except NotImplementedError:
+        got, passed = "not implemented yet", False
+    except Exception as error:  # noqa: BLE001 (a visible check reports, it does not stop)
+        got, passed = f"{type(error).__name__}: {error}", False
+    _visible.setdefault(part, []).append(passed)
+    print(f"{'PASS' if passed else 'FAIL'}  {what}\\n      expected {expected}; got {got}")
+'''
+
+
+def visible(cell_id: str, part: str, text: str) -> dict:
+    """A read-only cell of visible checks (not graded) of one part, right after its answer cell.
+
+    Its checks call `visible_check(part, ...)` (defined by VISIBLE_SETUP in the setup cell);
+    the results go to `_visible[part]`, which the table of `visible_summary` reads.
+    """
+    header = ("# Visible checks (not graded): the basic contract of your answer. The test cells\n"
+              "# below and the hidden tests decide the grade.\n"
+              f"PART = {part!r}\n")
+    spec = locked(cell_id, header + _src(text))
+    spec["part"] = part
+    return spec
+
+
+def visible_summary(cells: list[dict], cell_id: str = "visible-summary") -> dict:
+    """The table of the visible checks: each part, its checks passed, the points graded after it.
+
+    A test cell's points count for the part of the last visible-check cell before it (computed
+    here, at build time, from the cells' nbgrader metadata).
+    """
+    points: dict[str, int] = {}
+    part = None
+    for spec in cells:
+        if not isinstance(spec, dict):  # (a placeholder: the summary cell itself)
+            continue
+        if "part" in spec:
+            part = spec["part"]
+            points.setdefault(part, 0)
+        meta = spec.get("nbgrader", {})
+        if spec["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
+            assert part is not None, f"test cell {meta['grade_id']} comes before any visible check"
+            points[part] += meta["points"]
+    return locked(cell_id, SUMMARY.replace("POINTS_BY_PART", repr(points)))
+
+
+SUMMARY = """
+# The visible checks of every part (not graded), and the points the graded test cells (mostly
+# hidden tests) decide for it.
+POINTS = POINTS_BY_PART
+print(f"{'part':<28}  {'visible checks passed':>21}  {'points hidden tests decide':>26}")
+for part, points in POINTS.items():
+    results = _visible.get(part, [])
+    print(f"{part:<28}  {f'{sum(results)}/{len(results)}':>21}  {points:>26}")
+passed = sum(sum(r) for r in _visible.values())
+total = sum(len(r) for r in _visible.values())
+print(f"{'total':<28}  {f'{passed}/{total}':>21}  {sum(POINTS.values()):>26}")
+"""

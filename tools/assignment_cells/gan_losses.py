@@ -10,6 +10,7 @@ Each hidden test targets one mistake, so that partial credit says what went wron
 import textwrap
 
 from ._cells import (
+    VISIBLE_SETUP,
     answer,
     before_you_submit,
     colab_install,
@@ -18,6 +19,8 @@ from ._cells import (
     locked,
     markdown,
     test,
+    visible,
+    visible_summary,
     written,
 )
 
@@ -309,6 +312,8 @@ _CALL_ALL = _CALL_D + "\n" + _CALL_G
 _CALL_OPT = "_ = quietly(optimal_discriminator, torch.ones(1), torch.ones(1))"
 
 
+COSTS = "Parts 1-2: the costs"
+
 CELLS = [
     markdown("intro", r"""
         # Assignment: the costs of the GAN game
@@ -346,7 +351,7 @@ CELLS = [
         nothing), the second is the setup.
         """),
     colab_install(),
-    locked("setup", """
+    locked("setup", textwrap.dedent("""
         import contextlib
         import io
         import math
@@ -364,7 +369,7 @@ CELLS = [
         if quick_mode():
             torch.set_num_threads(1)
         print(f"device: {device}; quick mode: {quick_mode()}")
-        """),
+        """) + VISIBLE_SETUP),
     markdown("about-tests", """
         The test cells below check your answers. Each is worth points; most of their checks are
         hidden and run when your notebook is graded, so passing the visible ones is a start, not a
@@ -407,6 +412,45 @@ CELLS = [
             return 0.5 * F.softplus(-real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()
             ### END SOLUTION
         '''),
+    visible("check_discriminator_loss", COSTS, """
+        LOG2 = math.log(2)
+
+
+        def _d(real, fake, dtype=torch.float64):
+            return float(discriminator_loss(torch.tensor(real, dtype=dtype),
+                                            torch.tensor(fake, dtype=dtype)))
+
+
+        def _d_grads(real, fake):
+            real = torch.tensor(real, dtype=torch.float64, requires_grad=True)
+            fake = torch.tensor(fake, dtype=torch.float64, requires_grad=True)
+            out = discriminator_loss(real, fake)
+            grads = torch.autograd.grad(out.reshape(()), (real, fake))
+            return tuple(round(float(g.sum()), 6) for g in grads)
+
+
+        visible_check(PART, "discriminator_loss, real and fake logits 0 (D = 1/2 on both)",
+                      f"log 2 = {LOG2:.6f}", lambda: _d([0.0], [0.0]),
+                      lambda v: abs(v - LOG2) < 1e-6)
+        visible_check(PART, "discriminator_loss, real logit log 3 (D(x) = 3/4), fake logit 0",
+                      f"-1/2 log(3/4) + 1/2 log 2 = {-0.5 * math.log(0.75) + 0.5 * LOG2:.6f}",
+                      lambda: _d([math.log(3)], [0.0]),
+                      lambda v: abs(v - (-0.5 * math.log(0.75) + 0.5 * LOG2)) < 1e-6)
+        visible_check(PART, "discriminator_loss, 3 real logits 0 of shape (3,), 5 fake of (5, 1)",
+                      "a scalar, log 2 (each expectation is a mean over its own batch)",
+                      lambda: (tuple(quietly(discriminator_loss, torch.zeros(3),
+                                             torch.zeros(5, 1)).shape),
+                               _d([0.0] * 3, [[0.0]] * 5)),
+                      lambda r: len(r[0]) <= 1 and abs(r[1] - LOG2) < 1e-6)
+        visible_check(PART, "d J^(D) / d logit at real and fake logits 0 (one sample each)",
+                      "(-1/4, +1/4): the cost falls as the real logit rises, rises with the fake",
+                      lambda: _d_grads([0.0], [0.0]),
+                      lambda g: abs(g[0] + 0.25) < 1e-6 and abs(g[1] - 0.25) < 1e-6)
+        visible_check(PART, "discriminator_loss, real logit -1000, fake logit 1000 (float32)",
+                      "finite, about 1000 (D is wrong and sure)",
+                      lambda: _d([-1000.0], [1000.0], torch.float32),
+                      lambda v: math.isfinite(v) and abs(v - 1000) < 1e-2)
+        """),
     markdown("part2", r"""
         ## Part 2: the generator's two costs
 
@@ -440,6 +484,57 @@ CELLS = [
             return 0.5 * F.softplus(-fake_logits).mean()
             ### END SOLUTION
         '''),
+    visible("check_generator_losses", COSTS, """
+        LOG2 = math.log(2)
+
+
+        def _g(fn, logits, dtype=torch.float64):
+            return float(fn(torch.tensor(logits, dtype=dtype)))
+
+
+        def _g_grad(fn, logit):
+            x = torch.tensor([logit], dtype=torch.float64, requires_grad=True)
+            (grad,) = torch.autograd.grad(fn(x).reshape(()), x)
+            return float(grad)
+
+
+        MM, NS = "generator_loss_minimax", "generator_loss_nonsaturating"
+        visible_check(PART, f"{MM} and {NS}, fake logit 0 (D(G(z)) = 1/2)",
+                      f"(-1/2 log 2, 1/2 log 2) = ({-0.5 * LOG2:.6f}, {0.5 * LOG2:.6f})",
+                      lambda: (_g(generator_loss_minimax, [0.0]),
+                               _g(generator_loss_nonsaturating, [0.0])),
+                      lambda v: abs(v[0] + 0.5 * LOG2) < 1e-6 and abs(v[1] - 0.5 * LOG2) < 1e-6)
+        visible_check(PART, f"{MM} and {NS}, fake logit log 3 (D(G(z)) = 3/4)",
+                      f"(1/2 log(1/4), -1/2 log(3/4)) = "
+                      f"({0.5 * math.log(0.25):.6f}, {-0.5 * math.log(0.75):.6f})",
+                      lambda: (_g(generator_loss_minimax, [math.log(3)]),
+                               _g(generator_loss_nonsaturating, [math.log(3)])),
+                      lambda v: (abs(v[0] - 0.5 * math.log(0.25)) < 1e-6
+                                 and abs(v[1] + 0.5 * math.log(0.75)) < 1e-6))
+        visible_check(PART, "both, on 4 fake logits 0 of shape (4, 1)",
+                      "scalars, the same values as for one logit 0 (a mean over the batch)",
+                      lambda: (tuple(quietly(generator_loss_minimax, torch.zeros(4, 1)).shape),
+                               tuple(quietly(generator_loss_nonsaturating, torch.zeros(4)).shape),
+                               _g(generator_loss_minimax, [[0.0]] * 4),
+                               _g(generator_loss_nonsaturating, [[0.0]] * 4)),
+                      lambda r: (len(r[0]) <= 1 and len(r[1]) <= 1 and abs(r[2] + 0.5 * LOG2) < 1e-6
+                                 and abs(r[3] - 0.5 * LOG2) < 1e-6))
+        visible_check(PART, "d J^(G) / d logit at fake logit 0, minimax and non-saturating",
+                      "(-1/4, -1/4): both costs fall as D is fooled",
+                      lambda: (round(_g_grad(generator_loss_minimax, 0.0), 6),
+                               round(_g_grad(generator_loss_nonsaturating, 0.0), 6)),
+                      lambda g: abs(g[0] + 0.25) < 1e-6 and abs(g[1] + 0.25) < 1e-6)
+        visible_check(PART, "|d J^(G) / d logit| at fake logit -5 (D rejects the fakes)",
+                      "minimax smaller than non-saturating (see the plot below)",
+                      lambda: (round(abs(_g_grad(generator_loss_minimax, -5.0)), 6),
+                               round(abs(_g_grad(generator_loss_nonsaturating, -5.0)), 6)),
+                      lambda g: g[0] < g[1])
+        visible_check(PART, "both at fake logits -1000 and 1000 (float32)",
+                      "finite values",
+                      lambda: [_g(fn, [a], torch.float32) for a in (-1000.0, 1000.0)
+                               for fn in (generator_loss_minimax, generator_loss_nonsaturating)],
+                      lambda v: all(math.isfinite(x) for x in v))
+        """),
     test("test_losses_visible", 1, hidden('''
         # Visible tests: each loss returns a differentiable scalar for logits of shape (m,)
         # and (m, 1) ...
@@ -572,6 +667,34 @@ CELLS = [
             return torch.where(both_zero, torch.full_like(ratio, 0.5), ratio)
             ### END SOLUTION
         '''),
+    visible("check_optimal_discriminator", "Part 3: optimal_discriminator", """
+        def _no_warning(fn, *args):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return fn(*args)
+
+
+        visible_check(PART, "optimal_discriminator([3, 1, 0], [1, 1, 2])",
+                      "[0.75, 0.5, 0.0]",
+                      lambda: optimal_discriminator(torch.tensor([3.0, 1.0, 0.0]),
+                                                    torch.tensor([1.0, 1.0, 2.0])).tolist(),
+                      lambda v: len(v) == 3 and all(abs(a - b) < 1e-6
+                                                    for a, b in zip(v, [0.75, 0.5, 0.0])))
+        visible_check(PART, "optimal_discriminator of shapes (2, 1) and (3,)",
+                      "shape (2, 3)",
+                      lambda: tuple(optimal_discriminator(torch.ones(2, 1), torch.ones(3)).shape),
+                      lambda shape: shape == (2, 3))
+        visible_check(PART, "optimal_discriminator([0.0], [0.0]): both densities 0",
+                      "[0.5], no NaN and no warning",
+                      lambda: _no_warning(optimal_discriminator, torch.zeros(1),
+                                          torch.zeros(1)).tolist(),
+                      lambda v: v == [0.5])
+        visible_check(PART, "optimal_discriminator of integer tensors [1, 3] and [1, 1]",
+                      "a floating-point tensor [0.5, 0.75]",
+                      lambda: (lambda out: (str(out.dtype), out.tolist()))(
+                          optimal_discriminator(torch.tensor([1, 3]), torch.tensor([1, 1]))),
+                      lambda r: "float" in r[0] and r[1] == [0.5, 0.75])
+        """),
     test("test_optimal_discriminator_visible", 1, hidden('''
         # Visible tests
         out = quietly(optimal_discriminator, torch.tensor([3.0, 1.0, 0.0]),
@@ -686,6 +809,15 @@ CELLS = [
         $J^{(G)} = +\tfrac12\mathbb{E}_z\log(1 - D(G(z))) = -J^{(D)}$ up to the term $G$ cannot
         change (or the non-saturating $-\tfrac12\mathbb{E}_z\log D(G(z))$).
         """),
-    before_you_submit("gan_losses", "every visible test should pass and the plots should "
-                      "appear"),
+    markdown("visible-summary-md", """
+        ## Your visible checks
+
+        The table counts the visible checks (not graded) of each part that passed, and says how
+        many points the graded test cells decide for that part: mostly hidden tests, which run
+        when your notebook is graded.
+        """),
+    "VISIBLE_SUMMARY",
+    before_you_submit("gan_losses", "every visible test and visible check should pass "
+                      "(see the table above) and the plots should appear"),
 ]
+CELLS[CELLS.index("VISIBLE_SUMMARY")] = visible_summary(CELLS)

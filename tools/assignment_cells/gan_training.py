@@ -10,6 +10,7 @@ step lose different points. Every hidden block is self-contained, like in gan_lo
 import textwrap
 
 from ._cells import (
+    VISIBLE_SETUP,
     answer,
     before_you_submit,
     colab_install,
@@ -18,6 +19,8 @@ from ._cells import (
     locked,
     markdown,
     test,
+    visible,
+    visible_summary,
 )
 
 # The library's training loop: train_gan may not call it (the grader reads this from the notebook).
@@ -264,9 +267,10 @@ CELLS = [
         the setup.
         """),
     colab_install(),
-    locked("setup", """
+    locked("setup", textwrap.dedent("""
         import contextlib
         import io
+        import math
         import warnings
 
         import matplotlib.pyplot as plt
@@ -287,7 +291,7 @@ CELLS = [
         if quick_mode():
             torch.set_num_threads(1)
         print(f"device: {device}; quick mode: {quick_mode()}")
-        """),
+        """) + VISIBLE_SETUP),
     markdown("spec", """
         ## Your task: `train_gan`
 
@@ -388,6 +392,84 @@ CELLS = [
             return (generator, discriminator, torch.optim.SGD(generator.parameters(), lr=lr),
                     torch.optim.SGD(discriminator.parameters(), lr=lr), sample_real, sample_noise)
         '''),
+    visible("check_train_gan", "train_gan", """
+        def _run_tiny(steps=3, k=2, m=8, **kwargs):
+            \"\"\"train_gan on make_tiny_gan(), logging optimizer steps and sampler calls.\"\"\"
+            generator, discriminator, g_opt, d_opt, real, noise = make_tiny_gan()
+            log, before = [], [p.detach().clone() for p in generator.parameters()]
+            before_d = [p.detach().clone() for p in discriminator.parameters()]
+            d_opt.register_step_post_hook(lambda *args: log.append("D.step"))
+            g_opt.register_step_post_hook(lambda *args: log.append("G.step"))
+
+            def sample_real(n):
+                log.append(("real", n))
+                return real(n)
+
+            def sample_noise(n):
+                log.append(("noise", n))
+                return noise(n)
+
+            history = train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise,
+                                steps=steps, k=k, batch_size=m, **kwargs)
+            changed = (any((p - q).abs().max() > 0 for p, q in zip(generator.parameters(), before)),
+                       any((p - q).abs().max() > 0
+                           for p, q in zip(discriminator.parameters(), before_d)))
+            return history, log, changed
+
+
+        def _lengths():
+            history = _run_tiny()[0]
+            return {key: len(history[key]) for key in ("d_loss", "g_loss")}
+
+
+        def _value_kinds():
+            history = _run_tiny()[0]
+            return sorted({"float" if isinstance(v, float) and math.isfinite(v)
+                           else f"not a finite float: {v!r}"
+                           for key in ("d_loss", "g_loss") for v in history[key]})
+
+
+        def _sampler_calls():
+            log = _run_tiny()[1]
+            return {kind: (sum(1 for e in log if e[0] == kind), sorted({e[1] for e in log
+                                                                      if e[0] == kind}))
+                    for kind in ("real", "noise")}
+
+
+        def _loss_calls():
+            calls = []
+
+            def recording_loss(fake_logits):
+                calls.append(fake_logits.requires_grad)
+                return generator_loss_nonsaturating(fake_logits)
+
+            _run_tiny(generator_loss=recording_loss)
+            return calls
+
+
+        visible_check(PART, "steps=3, k=2: the history's keys and lengths",
+                      "{'d_loss': 6, 'g_loss': 3}", _lengths,
+                      lambda n: n == {"d_loss": 6, "g_loss": 3})
+        visible_check(PART, "steps=3, k=2: the history's values",
+                      "finite Python floats (loss.item())",
+                      _value_kinds,
+                      lambda kinds: kinds == ["float"])
+        visible_check(PART, "steps=2, k=3: the optimizer steps, in order",
+                      "(3 D steps, then 1 G step) twice",
+                      lambda: [e for e in _run_tiny(steps=2, k=3)[1] if e in ("D.step", "G.step")],
+                      lambda order: order == (["D.step"] * 3 + ["G.step"]) * 2)
+        visible_check(PART, "steps=3, k=2, batch_size=8: the sampler calls (count, sizes)",
+                      "{'real': (6, [8]), 'noise': (9, [8])}: a fresh batch for every step",
+                      _sampler_calls,
+                      lambda calls: calls == {"real": (6, [8]), "noise": (9, [8])})
+        visible_check(PART, "steps=3: the generator_loss argument is used",
+                      "called 3 times, on logits that carry G's graph", _loss_calls,
+                      lambda calls: calls == [True] * 3)
+        visible_check(PART, "steps=3, k=2: do G's and D's parameters change?",
+                      "(True, True)", lambda: _run_tiny()[2],
+                      lambda changed: changed == (True, True))
+        """),
+
     test("test_train_gan_visible", 1, hidden(VISIBLE, PREAMBLE, """
         generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny()
         with _isolated():
@@ -483,6 +565,14 @@ CELLS = [
         image_grid(x_digits[:64].cpu(), ax=axes[2], title="real")
         plt.show()
         """),
-    before_you_submit("gan_training", "the visible test should pass and the two trainings "
-                      "should run"),
+    markdown("visible-summary-md", """
+        ## Your visible checks
+
+        The table counts the visible checks (not graded) that passed, and says how many points
+        the graded test cells decide: mostly hidden tests, which run when your notebook is graded.
+        """),
+    "VISIBLE_SUMMARY",
+    before_you_submit("gan_training", "the visible test and the visible checks should pass "
+                      "(see the table above) and the two trainings should run"),
 ]
+CELLS[CELLS.index("VISIBLE_SUMMARY")] = visible_summary(CELLS)
