@@ -88,6 +88,71 @@ MODULE_ZERO_GRAD = _loop(
      "        g_loss.backward(inputs=list(generator.parameters()))"),
 )
 
+# correct, with the sampler calls in other orders (the tests replay the batches' roles)
+G_NOISE_FIRST = _loop(  # G's noise drawn at the top of the iteration, before the D steps
+    ("    for _ in range(steps):\n        for _ in range(k):",
+     "    for _ in range(steps):\n        z_g = sample_noise(batch_size)\n"
+     "        for _ in range(k):"),
+    ("        z = sample_noise(batch_size)\n        g_loss = generator_loss(discriminator("
+     "generator(z)))",
+     "        g_loss = generator_loss(discriminator(generator(z_g)))"),
+)
+
+BATCHES_UP_FRONT = {ANSWER: _HEADER + """\
+    history = {"d_loss": [], "g_loss": []}
+    for _ in range(steps):
+        # all of this iteration's batches at once: k real, k + 1 noise (the last one is G's)
+        reals = [sample_real(batch_size) for _ in range(k)]
+        noises = [sample_noise(batch_size) for _ in range(k + 1)]
+        for x_real, z in zip(reals, noises[:k]):
+            d_optimizer.zero_grad()
+            with torch.no_grad():
+                x_fake = generator(z)
+            d_loss = discriminator_loss(discriminator(x_real), discriminator(x_fake))
+            d_loss.backward()
+            d_optimizer.step()
+            history["d_loss"].append(float(d_loss))
+        g_optimizer.zero_grad()
+        g_loss = generator_loss(discriminator(generator(noises[-1])))
+        g_loss.backward()
+        g_optimizer.step()
+        history["g_loss"].append(float(g_loss))
+    return history
+"""}
+
+# every batch of the whole run drawn before training, noise first, in one batched forward of G
+# per D step group; fakes made before D changes are still G's current fakes (G is fixed)
+ALL_DRAWN_FIRST = {ANSWER: _HEADER + """\
+    g_noise = [sample_noise(batch_size) for _ in range(steps)]
+    d_noise = [[sample_noise(batch_size) for _ in range(k)] for _ in range(steps)]
+    d_real = [[sample_real(batch_size) for _ in range(k)] for _ in range(steps)]
+    d_losses, g_losses = [], []
+    for t in range(steps):
+        with torch.no_grad():
+            fakes = generator(torch.cat(d_noise[t])).split(batch_size)
+        for x_real, x_fake in zip(d_real[t], fakes):
+            loss = discriminator_loss(discriminator(x_real), discriminator(x_fake))
+            d_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            d_optimizer.step()
+            d_losses.append(loss.item())
+        loss = generator_loss(discriminator(generator(g_noise[t])))
+        g_optimizer.zero_grad()
+        loss.backward()
+        g_optimizer.step()
+        g_losses.append(loss.item())
+    return {"d_loss": d_losses, "g_loss": g_losses}
+"""}
+
+G_FORWARD_FIRST = _loop(  # G's fakes (with their graph) made first; D(G(z)) after the D steps
+    ("    for _ in range(steps):\n        for _ in range(k):",
+     "    for _ in range(steps):\n        g_fake = generator(sample_noise(batch_size))\n"
+     "        for _ in range(k):"),
+    ("        z = sample_noise(batch_size)\n        g_loss = generator_loss(discriminator("
+     "generator(z)))",
+     "        g_loss = generator_loss(discriminator(g_fake))"),
+)
+
 # ------------------------------------------------------------------ one mistake each
 NO_ZERO_GRAD = _loop(("            d_optimizer.zero_grad()\n", ""),
                      ("        g_optimizer.zero_grad()\n", ""))
@@ -122,6 +187,15 @@ REUSED_NOISE = _loop(
      'history = {"d_loss": [], "g_loss": []}\n    z = sample_noise(batch_size)'),
     ("            z = sample_noise(batch_size)\n", ""),
     ("        z = sample_noise(batch_size)\n", ""),
+)
+
+G_REUSES_D_NOISE = _loop(("        z = sample_noise(batch_size)\n        g_loss", "        g_loss"))
+
+ONE_REAL_BATCH = _loop(
+    ("    for _ in range(steps):\n        for _ in range(k):",
+     "    for _ in range(steps):\n        x_real = sample_real(batch_size)\n"
+     "        for _ in range(k):"),
+    ("            x_real = sample_real(batch_size)\n", ""),
 )
 
 HISTORY_TENSORS = _loop(
@@ -176,16 +250,24 @@ VARIANTS = {
     "prints_warns_stderr": (NOISY, "full marks"),
     "concatenated_d_forward": (CONCATENATED, "full marks"),
     "module_zero_grad": (MODULE_ZERO_GRAD, "full marks"),
+    "g_noise_drawn_first": (G_NOISE_FIRST, "full marks"),
+    "batches_drawn_up_front": (BATCHES_UP_FRONT, "full marks"),
+    "all_batches_drawn_first": (ALL_DRAWN_FIRST, "full marks"),
+    "g_forward_before_d_steps": (G_FORWARD_FIRST, "full marks"),
     "missing_zero_grad": (NO_ZERO_GRAD, frozenset({D_UPDATES, G_UPDATES, TRAJECTORY})),
     "missing_d_zero_grad": (NO_D_ZERO_GRAD, frozenset({D_UPDATES, TRAJECTORY})),
     "fake_not_detached": (NOT_DETACHED, frozenset({G_UPDATES, TRAJECTORY})),
     "generator_stepped_k_times": (G_STEPPED_K_TIMES, frozenset({STEPS, G_UPDATES, TRAJECTORY})),
-    "reuses_noise": (REUSED_NOISE, frozenset({BATCHES, D_UPDATES, G_UPDATES, TRAJECTORY})),
+    # the updates are right for the batches it used: only the freshness test is aimed at this
+    "reuses_noise": (REUSED_NOISE, frozenset({BATCHES})),
+    "g_reuses_last_d_noise": (G_REUSES_D_NOISE, frozenset({BATCHES})),
+    "one_real_batch_per_iteration": (ONE_REAL_BATCH, frozenset({BATCHES})),
     "history_of_tensors": (HISTORY_TENSORS, frozenset({VISIBLE, HISTORY})),
     "ignores_generator_loss": (IGNORES_GENERATOR_LOSS, frozenset({GEN_LOSS, G_UPDATES})),
     "d_stepped_on_g_loss": (D_STEPPED_ON_G_LOSS, frozenset({STEPS, D_UPDATES, TRAJECTORY})),
+    # G's own steps are right (its test freezes D): G_UPDATES passes
     "one_d_step_regardless_of_k": (ONE_D_STEP, frozenset({VISIBLE, STEPS, BATCHES, HISTORY,
-                                                          D_UPDATES, G_UPDATES, TRAJECTORY})),
+                                                          D_UPDATES, TRAJECTORY})),
     "batch_size_ignored": (BATCH_SIZE_IGNORED, frozenset({BATCHES})),
     "optimizers_swapped": (SWAPPED_OPTIMIZERS,
                            frozenset({STEPS, D_UPDATES, G_UPDATES, TRAJECTORY})),

@@ -1,10 +1,12 @@
 """Assignment gan_training: the lecture's minimax training loop, graded apart from the losses.
 
-The hidden tests replay train_gan on a tiny float64 G and D with plain SGD. Each sampler draws from
-its own seeded torch.Generator, so the order of the real and noise calls does not matter, only
-that every step draws its own batches in the order the algorithm uses them. A frozen player
-(learning rate 0) isolates the other one's updates, so a mistake in the D step and one in the G
-step lose different points. Every hidden block is self-contained, like in gan_losses.
+The hidden tests run train_gan on a tiny float64 G and D with plain SGD, logging every batch the
+samplers return, what G and D are given, and the optimizer steps. Batches are recognised by their
+values: the reference loop is replayed on the batches the answer gave each step, so the order of
+the sampler calls does not matter (G's noise drawn first, all batches up front), and whether each
+step got fresh batches is its own test (test_fresh_batches). A frozen player (learning rate 0)
+isolates the other one's updates, so a mistake in the D step and one in the G step lose different
+points. Every hidden block is self-contained, like in gan_losses.
 """
 
 import textwrap
@@ -42,37 +44,104 @@ import torch.nn.functional as F
                    getattr(getattr(lib, "GANTrainer", None), "fit", None)]""",
     'the loop') + '''
 
+class _Logged(torch.nn.Module):
+    """A network that logs what it is given and what it returns (called or .forward-ed)."""
+
+    def __init__(self, net, name, log):
+        super().__init__()
+        self.net, self._name, self._log = net, name, log
+
+    def forward(self, x):
+        out = self.net(x)
+        self._log.append((self._name, x.detach().clone(), out.detach().clone()))
+        return out
+
+
 def _tiny(seed=0, d_lr=0.1, g_lr=0.1):
     """Tiny float64 G and D on 2-D points, their SGD optimizers, seeded samplers and an
-    event log."""
+    event log: the batches drawn, what G and D saw, and the optimizer steps."""
     init = torch.Generator().manual_seed(seed)
+    log = []
 
-    def mlp(n_in, n_out):
+    def mlp(n_in, n_out, name):
         net = torch.nn.Sequential(torch.nn.Linear(n_in, 3), torch.nn.Tanh(),
                                   torch.nn.Linear(3, n_out)).double()
         with torch.no_grad():
             for p in net.parameters():
                 p.copy_(0.7 * torch.randn(p.shape, generator=init, dtype=torch.float64))
-        return net
+        return _Logged(net, name, log)
 
-    generator, discriminator, log = mlp(2, 2), mlp(2, 1), []
+    generator, discriminator = mlp(2, 2, "G"), mlp(2, 1, "D")
     real_rng, noise_rng = (torch.Generator().manual_seed(seed + 1),
                            torch.Generator().manual_seed(seed + 2))
 
     def sample_real(m):
-        log.append(("real", m))
-        return torch.tensor([1.5, -0.5], dtype=torch.float64) + 0.4 * torch.randn(
+        batch = torch.tensor([1.5, -0.5], dtype=torch.float64) + 0.4 * torch.randn(
             m, 2, generator=real_rng, dtype=torch.float64)
+        log.append(("real", m, batch.clone()))
+        return batch
 
     def sample_noise(m):
-        log.append(("noise", m))
-        return torch.randn(m, 2, generator=noise_rng, dtype=torch.float64)
+        batch = torch.randn(m, 2, generator=noise_rng, dtype=torch.float64)
+        log.append(("noise", m, batch.clone()))
+        return batch
 
     g_opt = torch.optim.SGD(generator.parameters(), lr=g_lr)
     d_opt = torch.optim.SGD(discriminator.parameters(), lr=d_lr)
-    d_opt.register_step_post_hook(lambda *args: log.append(("D.step", None)))
-    g_opt.register_step_post_hook(lambda *args: log.append(("G.step", None)))
+    d_opt.register_step_post_hook(lambda *args: log.append(("D.step", None, None)))
+    g_opt.register_step_post_hook(lambda *args: log.append(("G.step", None, None)))
     return generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log
+
+
+def _rows(x):
+    return [tuple(row) for row in x.reshape(len(x), -1).tolist()]
+
+
+def _windows(log):
+    """The steps of the answer's loop and the batches each was given, recognised by value.
+
+    Reads the log of _tiny. Every optimizer step closes a window: the real samples D saw since
+    the previous step and the noise behind the fakes it saw (G's inputs), each row once. A window
+    is a D step if D saw a real batch in it that no earlier step saw (whichever optimizer stepped),
+    or saw real samples and d_optimizer stepped; otherwise a G step. A window that saw no batch is
+    left out, and back-to-back G windows are one G step: how many steps the optimizers took is
+    test_optimizer_steps's business. Returns (steps, drawn): steps is [(role, rows)], role "D" or
+    "G", rows {"real": [...], "noise": [...], "other": n (rows D saw that are neither)}; drawn
+    maps every drawn row to its batch, ("real" or "noise", index).
+    """
+    drawn, made, steps, seen = {}, {}, [], set()
+    count = {"real": 0, "noise": 0}
+    rows = {"real": [], "noise": [], "other": 0}
+    for event, a, b in log:
+        if event in ("real", "noise"):
+            for row in _rows(b):
+                drawn[row] = (event, count[event])
+            count[event] += 1
+        elif event == "G":
+            made.update(zip(_rows(b), _rows(a)))  # G's output row -> its noise row
+        elif event == "D":
+            for row in _rows(a):
+                if drawn.get(row, ("",))[0] == "real":
+                    kind = "real"
+                elif row in made:
+                    kind, row = "noise", made[row]
+                else:
+                    rows["other"] += 1
+                    continue
+                if row not in rows[kind]:
+                    rows[kind].append(row)
+        else:  # an optimizer step closes the window
+            if rows["real"] or rows["noise"]:
+                fresh = any(drawn[row] not in seen for row in rows["real"])
+                role = "D" if fresh or (rows["real"] and event == "D.step") else "G"
+                if role == "G" and steps and steps[-1][0] == "G":
+                    last = steps[-1][1]
+                    last["noise"] += [row for row in rows["noise"] if row not in last["noise"]]
+                else:
+                    steps.append((role, rows))
+                seen.update(drawn[row] for row in rows["real"])
+            rows = {"real": [], "noise": [], "other": 0}
+    return steps, drawn
 '''
 
 REFERENCE = '''
@@ -84,13 +153,32 @@ def _minimax(fake_logits):
     return -0.5 * F.softplus(fake_logits).mean()
 
 
-def _reference(seed, steps, k, m=64, d_lr=0.1, g_lr=0.1, g_loss=_nonsaturating):
-    """The slide's algorithm with plain SGD by hand: returns G, D and the losses of every step."""
-    generator, discriminator, _, _, sample_real, sample_noise, _ = _tiny(seed, d_lr, g_lr)
+def _batch(windows, player, index, what):
+    """The rows of `what` ("real" or "noise") that the index-th step of `player` was given."""
+    steps = [rows for role, rows in windows if role == player]
+    assert index < len(steps), (
+        f"the loop took {len(steps)} {player} steps; the reference needs at least {index + 1}")
+    rows = steps[index][what]
+    assert rows, (
+        f"{player} step {index + 1} (counting from 1): could not find the {what} batch it was "
+        f"given among those drawn from sample_{what} (D saw {steps[index]['other']} rows that are "
+        "neither drawn real samples nor G's outputs on drawn noise)")
+    return torch.tensor(rows, dtype=torch.float64)
+
+
+def _reference(seed, log, steps, k, d_lr=0.1, g_lr=0.1, g_loss=_nonsaturating):
+    """The slide's algorithm with plain SGD by hand, replayed on the batches the answer gave each
+    step (read from `log`, whatever order they were drawn in): returns G, D and the losses.
+
+    A frozen player (learning rate 0) is not replayed: its steps need no batches.
+    """
+    generator, discriminator, _, _, _, _, _ = _tiny(seed, d_lr, g_lr)
+    windows, _ = _windows(log)
     d_losses, g_losses = [], []
-    for _ in range(steps):
-        for _ in range(k):  # (1) k steps on D: minimise J^(D) on fresh batches, G held fixed
-            x_real, z = sample_real(m), sample_noise(m)
+    for step in range(steps):
+        for j in range(k if d_lr else 0):  # (1) k steps on D: minimise J^(D), G held fixed
+            x_real = _batch(windows, "D", step * k + j, "real")
+            z = _batch(windows, "D", step * k + j, "noise")
             real_logits, fake_logits = discriminator(x_real), discriminator(generator(z).detach())
             loss = 0.5 * F.softplus(-real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()
             grads = torch.autograd.grad(loss, list(discriminator.parameters()))
@@ -98,7 +186,10 @@ def _reference(seed, steps, k, m=64, d_lr=0.1, g_lr=0.1, g_loss=_nonsaturating):
                 for p, g in zip(discriminator.parameters(), grads):
                     p -= d_lr * g
             d_losses.append(loss.item())
-        loss = g_loss(discriminator(generator(sample_noise(m))))  # (2) one step on G, fresh noise
+        if not g_lr:
+            continue
+        z = _batch(windows, "G", step, "noise")  # (2) one step on G
+        loss = g_loss(discriminator(generator(z)))
         grads = torch.autograd.grad(loss, list(generator.parameters()))
         with torch.no_grad():
             for p, g in zip(generator.parameters(), grads):
@@ -111,7 +202,8 @@ def _same_parameters(model, reference, what):
     for (name, p), q in zip(model.named_parameters(), reference.parameters()):
         gap = (p.detach() - q.detach()).abs().max().item()
         assert gap <= 1e-9, (
-            f"{what}: parameter {name} differs from the reference loop's by {gap:.3g}")
+            f"{what}: parameter {name} differs from the reference loop's by {gap:.3g} "
+            "(the reference is replayed on the batches your loop gave each step)")
 '''
 
 STEP_COUNTS = '''
@@ -120,7 +212,7 @@ for steps, k in ((3, 2), (2, 1)):
     with _isolated():
         train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise,
                   steps=steps, k=k, batch_size=4)
-    order = [event for event, _ in log if event.endswith(".step")]
+    order = [event for event, _, _ in log if event.endswith(".step")]
     assert order.count("D.step") == k * steps, (
         f"steps={steps}, k={k}: d_optimizer.step() was called {order.count('D.step')} times, "
         f"expected k * steps = {k * steps}")
@@ -138,8 +230,8 @@ generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny()
 with _isolated():
     train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise,
               steps=steps, k=k, batch_size=m)
-noise = [size for event, size in log if event == "noise"]
-real = [size for event, size in log if event == "real"]
+noise = [size for event, size, _ in log if event == "noise"]
+real = [size for event, size, _ in log if event == "real"]
 assert len(noise) == steps * (k + 1), (
     f"steps={steps}, k={k}: sample_noise was called {len(noise)} times, expected {steps * (k + 1)} "
     "(fresh noise for every D step and for every G step)")
@@ -149,6 +241,27 @@ assert len(real) == steps * k, (
 assert set(noise) | set(real) == {m}, (
     f"batch_size={m}: the samplers were asked for batches of sizes "
     f"{sorted(set(noise) | set(real))}")
+# Which batches went where, recognised by value (the order they were drawn in does not matter):
+# each D step one whole real batch and one whole noise batch, each G step one whole noise
+# batch, and no batch given to two steps.
+windows, drawn = _windows(log)
+given, count = {}, {"D": 0, "G": 0}
+for role, rows in windows:
+    count[role] += 1
+    step = f"steps={steps}, k={k}: {role} step {count[role]} (counting from 1)"
+    for what in ("real", "noise") if role == "D" else ("noise",):
+        assert all(row in drawn for row in rows[what]), (
+            f"{step} was given {what} that sample_{what} did not return: draw every batch "
+            f"with sample_{what}(batch_size)")
+        batches = {drawn[row] for row in rows[what]}
+        assert len(batches) == 1 and len(rows[what]) == m, (
+            f"{step} was given {len(rows[what])} {what} rows from {len(batches)} batches; "
+            f"expected one whole batch of sample_{what}(batch_size)")
+        batch = batches.pop()
+        assert batch not in given, (
+            f"{step} was given the {what} batch already given to {given.get(batch)}: "
+            "every step draws its own")
+        given[batch] = f"{role} step {count[role]}"
 '''
 
 GENERATOR_LOSS = '''
@@ -184,39 +297,40 @@ for key, n in (("d_loss", 6), ("g_loss", 3)):
     assert all(isinstance(v, float) and math.isfinite(v) for v in values), (
         f"history['{key}'] must hold finite Python floats (use loss.item()), "
         f"got {[type(v).__name__ for v in values]}")
-_, _, d_losses, _ = _reference(seed=1, steps=1, k=1)
+_, _, d_losses, _ = _reference(seed=1, log=log, steps=1, k=1, g_lr=0.0)
 assert abs(history["d_loss"][0] - d_losses[0]) <= 1e-9 * max(1.0, abs(d_losses[0])), (
     f"history['d_loss'][0] is {history['d_loss'][0]}, "
     f"but J^(D) on the first batches is {d_losses[0]}")
 '''
 
 D_TRAJECTORY = '''
-generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny(
     seed=2, d_lr=0.2, g_lr=0.0)
 with _isolated():
     train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2)
-_, reference, _, _ = _reference(seed=2, steps=3, k=2, d_lr=0.2, g_lr=0.0)
+_, reference, _, _ = _reference(seed=2, log=log, steps=3, k=2, d_lr=0.2, g_lr=0.0)
 _same_parameters(discriminator, reference,
                  "with G frozen (learning rate 0), D after 3 steps with k=2")
 '''
 
 G_TRAJECTORY = '''
-generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(
+generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny(
     seed=3, d_lr=0.0, g_lr=0.2)
 with _isolated():
     train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=2,
               generator_loss=_minimax)
-reference, _, _, _ = _reference(seed=3, steps=3, k=2, d_lr=0.0, g_lr=0.2, g_loss=_minimax)
+reference, _, _, _ = _reference(seed=3, log=log, steps=3, k=2, d_lr=0.0, g_lr=0.2,
+                               g_loss=_minimax)
 _same_parameters(generator, reference,
                  "with D frozen (learning rate 0), G after 3 steps with k=2 and the minimax loss")
 '''
 
 FULL_TRAJECTORY = '''
 for seed, k in ((4, 2), (5, 1)):
-    generator, discriminator, g_opt, d_opt, sample_real, sample_noise, _ = _tiny(seed=seed)
+    generator, discriminator, g_opt, d_opt, sample_real, sample_noise, log = _tiny(seed=seed)
     with _isolated():
         train_gan(generator, discriminator, g_opt, d_opt, sample_real, sample_noise, steps=3, k=k)
-    g_ref, d_ref, _, _ = _reference(seed=seed, steps=3, k=k)
+    g_ref, d_ref, _, _ = _reference(seed=seed, log=log, steps=3, k=k)
     _same_parameters(discriminator, d_ref, f"D after 3 steps with k={k}")
     _same_parameters(generator, g_ref, f"G after 3 steps with k={k}")
 '''
@@ -301,9 +415,9 @@ CELLS = [
         * `sample_real(m)` returns a batch of $m$ real samples and `sample_noise(m)` a batch of $m$
           noise vectors, both already on the right device. Call them with `batch_size`, once per
           batch: every discriminator step draws its own real batch and its own noise, and the
-          generator step draws its own noise. Draw each batch when its step needs it (the tests
-          replay your loop with seeded samplers, so the order in which batches are drawn matters;
-          whether a D step draws real or noise first does not).
+          generator step draws its own noise; no batch is used by two steps. When you draw them is
+          up to you (a batch at a time, or several up front): the tests recognise each batch by its
+          values and replay the steps on the batches your loop gave them.
         * Use the optimizers you are given: `d_optimizer` for the discriminator's parameters,
           `g_optimizer` for the generator's. Remember what `loss.backward()` does to gradients that
           are already there, and which parameters a backward pass through
@@ -358,9 +472,10 @@ CELLS = [
         '''),
     markdown("about-tests", """
         The test cells below check your loop; most of their checks are hidden and run when your
-        notebook is graded. They replay it on a tiny GAN in float64 with plain SGD and compare the
-        parameters with a reference loop's, count the optimizer steps and the sampler calls, and
-        check the history. They run your function through `quietly`, which captures warnings and
+        notebook is graded. They run it on a tiny GAN in float64 with plain SGD and compare the
+        parameters with a reference loop's, replayed on the batches your loop gave each step; they
+        count the optimizer steps and the sampler calls, check that every step got fresh batches,
+        and check the history. They run your function through `quietly`, which captures warnings and
         printed output (nbgrader gives 0 points to a test cell that writes to stderr).
         """),
     locked("test-helpers", '''
