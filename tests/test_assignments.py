@@ -110,6 +110,40 @@ def test_release_holds_no_solution_and_no_hidden_test(assignment):
     assert answers and all("raise NotImplementedError()" in c.source for c in answers)
 
 
+RUBRIC_ITEM = re.compile(r"^- \*\*\((\w)\) (\d+) points?\.\*\* \S", re.M)
+ASKED = re.compile(r"\*\*\((\w)\) (\d+) points?\.\*\*")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_written_answer_has_a_model_answer_and_a_rubric_by_sub_question(assignment):
+    """In the instructor source only: the question states each sub-question's points, and the
+    answer cell holds a model answer and a rubric giving the same points to the same parts."""
+    cells = _read(source_path(assignment)).cells
+    written = [i for i, c in enumerate(cells)
+               if c.cell_type == "markdown" and _nbgrader(c).get("solution")]
+    assert written, f"{assignment} has no written question"
+    for i in written:
+        cell, points = cells[i], _nbgrader(cells[i])["points"]
+        where = f"{assignment}/{_nbgrader(cell)['grade_id']}"
+        model, _, rubric = cell.source.partition(f"**Rubric ({points} points).**")
+        assert model.startswith("**Model answer.**") and len(model) > 300 and rubric, (
+            f"{where}: a model answer, then a rubric headed with the cell's {points} points")
+        items = [(part, int(p)) for part, p in RUBRIC_ITEM.findall(rubric)]
+        assert items and sum(p for _, p in items) == points, f"{where}: rubric items {items}"
+        asked = [(part, int(p)) for part, p in ASKED.findall(cells[i - 1].source)]
+        assert asked == items, (
+            f"{where}: the question asks for {asked}, the rubric grades {items}")
+        for part, _ in items:
+            assert f"({part})" in model, f"{where}: the model answer has no part ({part})"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_model_answer_and_no_rubric(assignment):
+    text = "\n".join(c.source for c in _read(release_path(assignment)).cells)
+    for heading in ("Model answer", "Rubric ("):
+        assert heading not in text, f"{assignment}: {heading!r} in the release"
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_test_cell_is_locked_and_worth_points(assignment):
     release = _read(release_path(assignment))

@@ -39,11 +39,28 @@ def test(grade_id: str, points: int, text: str) -> dict:
     return {"cell_type": "code", "id": grade_id, "source": _src(text), "nbgrader": meta}
 
 
-def written(grade_id: str, points: int, text: str) -> dict:
-    """A manually graded markdown answer; its text (the model answer) is replaced in the release."""
+RUBRIC_HEADING = "**Rubric ({points} points).**"
+MODEL_ANSWER_HEADING = "**Model answer.**"
+
+
+def written(grade_id: str, points: int, model_answer: str,
+            rubric: list[tuple[str, int, str]]) -> dict:
+    """A manually graded markdown answer: in the instructor source, a model answer and a rubric.
+
+    `rubric` is one (sub-question, points, what earns them) per sub-question, its points summing
+    to `points`. The release replaces the whole cell with "YOUR ANSWER HERE" (nbgrader's
+    ClearSolutions), so neither the model answer nor the rubric reaches students.
+    """
+    total = sum(p for _, p, _ in rubric)
+    if total != points or not rubric:
+        raise ValueError(f"{grade_id}: the rubric gives {total} points, the cell is worth {points}")
+    items = [f"- **({part}) {p} point{'s' if p != 1 else ''}.** {' '.join(_src(text).split())}"
+             for part, p, text in rubric]
+    source = "\n\n".join([MODEL_ANSWER_HEADING, _src(model_answer),
+                           RUBRIC_HEADING.format(points=points), "\n".join(items)])
     meta = {"grade": True, "solution": True, "locked": False, "points": points,
             "grade_id": grade_id, "schema_version": 3}
-    return {"cell_type": "markdown", "id": grade_id, "source": _src(text), "nbgrader": meta}
+    return {"cell_type": "markdown", "id": grade_id, "source": source, "nbgrader": meta}
 
 
 def hidden(visible: str, *blocks: str) -> str:

@@ -342,7 +342,7 @@ CELLS = [
         0, with each of the two expectations averaged over its own batch. The slide
         *"Competing cost functions"* writes $J^{(D)}$ exactly like this. The slide
         *"Optimization in NN"* writes the same two costs again, but with a **sign slip**: do not
-        copy its signs (Question 3 asks you to find the slip).
+        copy its signs (lecture 05 §6 finds the slip).
 
         **Rules.** Write each function yourself with PyTorch; do not import them from `eep596gan`
         (the graders check this). Your functions take **logits**, tensors of shape `(m,)` or
@@ -617,22 +617,53 @@ CELLS = [
         plt.show()
         """),
     markdown("q1", r"""
-        **Question 1 (3 points).** From the plot: what happens to each generator's gradient as
-        $D(G(z)) \to 0$, and when in training does that happen? Why does the non-saturating cost
-        exist, and why does it still aim at the same equilibrium? Answer in the cell below.
+        **Question 1 (3 points).** Write $\ell$ for the logit of one fake sample, so that
+        $D(G(z)) = \sigma(\ell)$. Answer in the cell below.
+
+        * **(a) 1 point.** Derive $\partial J^{(G)} / \partial \ell$ for each of the two generator
+          costs as a function of $D(G(z))$, and say what each does as $D(G(z)) \to 0$. Does the
+          plot agree?
+        * **(b) 1 point.** When in training is $D(G(z))$ close to 0, and what does that mean for a
+          generator trained with the minimax cost?
+        * **(c) 1 point.** With the non-saturating cost the game is no longer zero-sum
+          ($J^{(G)} \neq -J^{(D)}$). Show that $p_\text{model} = p_\text{data}$ with $D = D^*$ is
+          still a fixed point of training: neither player's gradient moves it. (What is $D^*$
+          there, as a function of $x$?) Would "both costs fall as $D(G(z))$ rises" be enough to
+          show this?
         """),
     written("written_nonsaturating", 3, r"""
-        With $D(G(z)) = \sigma(\ell)$: the minimax cost $\tfrac12\log(1-\sigma(\ell))$ has
-        $\partial/\partial\ell = -\tfrac12\sigma(\ell) = -\tfrac12 D(G(z))$, which goes to 0 as
-        $D(G(z)) \to 0$. It saturates exactly when the discriminator confidently rejects the fakes,
-        which is early in training (or whenever $D$ gets ahead), so the generator gets almost no
-        signal when it needs it most. The non-saturating cost $-\tfrac12\log\sigma(\ell)$ has
-        $\partial/\partial\ell = -\tfrac12(1 - D(G(z))) \to -\tfrac12$: a strong gradient while the
-        fakes are rejected, vanishing only once $D$ is fooled. Both costs fall monotonically as
-        $D(G(z))$ rises, so both push $G$ the same way and keep the same fixed point
-        ($p_\text{model} = p_\text{data}$, $D = \tfrac12$); the game is then no longer zero-sum, a
-        heuristic (Goodfellow et al. 2014).
-        """),
+        (a) Minimax: $J = \tfrac12\log(1 - \sigma(\ell))$, so
+        $\partial J/\partial\ell = -\tfrac12\sigma(\ell) = -\tfrac12 D(G(z)) \to 0$ as
+        $D(G(z)) \to 0$. Non-saturating: $J = -\tfrac12\log\sigma(\ell)$, so
+        $\partial J/\partial\ell = -\tfrac12(1 - \sigma(\ell)) = -\tfrac12(1 - D(G(z)))
+        \to -\tfrac12$.
+        On the log-log plot the minimax slope falls in proportion to $D(G(z))$ (a straight line of
+        slope 1 on the left), the non-saturating one levels off at $\tfrac12$.
+
+        (b) Early in training, when the fakes are poor and $D$ rejects them easily, and whenever
+        $D$ gets far ahead of $G$ (many D steps, a stronger $D$). The minimax generator's gradient
+        is then proportional to $D(G(z)) \approx 0$: it learns slowly or stalls exactly when it is
+        worst.
+
+        (c) At $p_\text{model} = p_\text{data} = p$, $D^*(x) = p(x)/(p(x) + p(x)) = \tfrac12$ for
+        every $x$: a constant. For any cost $f(D(G(z)))$ the generator's gradient is
+        $\mathbb{E}_z[f'(D)\,\nabla_x D(G(z))\,\partial G/\partial\theta_g]$, and
+        $\nabla_x D^* = 0$, so it vanishes for both costs; $D = D^*$ minimises $J^{(D)}$, so $D$'s
+        gradient is zero too. Monotonicity is not enough: both costs push each sample the same way,
+        but they weigh samples differently ($\tfrac12 D$ against $\tfrac12(1 - D)$), so their
+        stationary points need not coincide in general; this one is shared because $D^*$ is
+        constant there.
+        """, [
+        ("a", 1, """Both derivatives (in D(G(z)) or in the logit) and their limits, 0 for minimax
+         and -1/2 for non-saturating, and a word on the plot. Half a point for the limits read off
+         the plot without the derivation, or for one derivative only."""),
+        ("b", 1, """Early training or D far ahead of G, and that the minimax generator then gets a
+         vanishing gradient (slow or stalled learning). Half a point for only one of the two."""),
+        ("c", 1, """D* = 1/2 for every x, so its x-gradient is 0 and G's gradient vanishes under
+         either cost, while D* is optimal for D; and that monotonicity alone does not show a shared
+         fixed point. Half a point for an argument from monotonicity only, or for D* = 1/2 without
+         the gradient argument."""),
+    ]),
     markdown("part3", r"""
         ## Part 3: the optimal discriminator
 
@@ -720,26 +751,59 @@ CELLS = [
         # Hidden tests: integer tensors of densities give the right floating-point D*.
         ''', _CALL_OPT), ISOLATED, REFERENCE, OPT_VALUES, OPT_INT)),
     markdown("q2", r"""
-        **Question 2 (2 points).** Suppose the generator is perfect:
-        $p_\text{model} = p_\text{data}$. What is $D^*(x)$, and what is the value of the game
-        $V(D^*, G) = \mathbb{E}_{x\sim p_\text{data}}\log D^*(x) + \mathbb{E}_z \log(1 - D^*(G(z)))$
-        (the quantity on the slide *"Minmax Game Optimization"*)? What is $J^{(D)}$ there? Show the
-        calculation; you may check it numerically in the scratch cell.
+        **Question 2 (2 points).** Many implementations concatenate a real batch of $m_r$
+        samples and a fake batch of $m_f$ and average one binary cross-entropy over all
+        $m_r + m_f$. With $\pi = m_r / (m_r + m_f)$ that is
+        $$J^{(D)}_\pi = -\pi\,\mathbb{E}_{x\sim p_\text{data}}\log D(x)
+        - (1 - \pi)\,\mathbb{E}_{x\sim p_\text{model}}\log(1 - D(x)),$$
+        and your `discriminator_loss` is the case $\pi = \tfrac12$.
+
+        * **(a) 1 point.** Derive the discriminator $D^*_\pi(x)$ that minimises $J^{(D)}_\pi$ for a
+          fixed generator. How can your `optimal_discriminator` compute it? Check your formula in
+          the scratch cell, which finds the best $D(x)$ by brute force.
+        * **(b) 1 point.** Against $D^*_\pi$, is the generator's best response still
+          $p_\text{model} = p_\text{data}$ (for $0 < \pi < 1$)? What are $D^*_\pi$ and
+          $J^{(D)}_\pi$ there, and what does that mean when you read $D$'s outputs and loss off a
+          training log with $m_r \neq m_f$?
         """),
-    written("written_game_value", 2, r"""
-        With $p_\text{model} = p_\text{data} = p$: $D^*(x) = p/(p + p) = \tfrac12$ everywhere. Then
-        $V(D^*, G) = \mathbb{E}\log\tfrac12 + \mathbb{E}\log(1 - \tfrac12)
-        = 2\log\tfrac12 = -\log 4 \approx -1.386$,
-        and $J^{(D)} = -\tfrac12 V = \log 2 \approx 0.693$. In general
-        $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_\text{model})$, so $-\log 4$ is
-        the minimum over generators, reached only when $p_\text{model} = p_\text{data}$.
-        """),
+    written("written_weighted_game", 2, r"""
+        (a) Pointwise in $x$, minimise $-\pi p_\text{data}\log D - (1 - \pi) p_\text{model}
+        \log(1 - D)$: the derivative $-\pi p_\text{data}/D + (1 - \pi) p_\text{model}/(1 - D)$
+        is 0 at $D^*_\pi(x) = \pi p_\text{data}(x) /
+        (\pi p_\text{data}(x) + (1 - \pi) p_\text{model}(x))$,
+        a minimum (the cost is convex in $D$). That is
+        `optimal_discriminator(pi * p_data, (1 - pi) * p_model)`.
+
+        (b) With $M = \pi p_\text{data} + (1 - \pi) p_\text{model}$,
+        $-J^{(D)}_\pi(D^*_\pi) = \pi\,\mathrm{KL}(p_\text{data}\|M)
+        + (1 - \pi)\,\mathrm{KL}(p_\text{model}\|M) + \pi\log\pi + (1 - \pi)\log(1 - \pi)$: a
+        $\pi$-weighted Jensen-Shannon divergence, which is $\geq 0$ and 0 only when
+        $p_\text{model} = p_\text{data}$, minus the entropy $H(\pi)$. So the best response is
+        still $p_\text{model} = p_\text{data}$, but there $D^*_\pi = \pi$ everywhere, not
+        $\tfrac12$, and $J^{(D)}_\pi = H(\pi) = -\pi\log\pi - (1 - \pi)\log(1 - \pi)$, not
+        $\log 2$. With $m_r = 64$, $m_f = 192$ a perfect generator leaves $D = 0.25$ on every
+        input: "D near 1/2" and "D loss near 0.693" are the signs of equilibrium only for equal
+        batches.
+        """, [
+        ("a", 1, """D*_pi = pi p_data / (pi p_data + (1 - pi) p_model), derived pointwise (a
+         stationary point of the pointwise cost), and optimal_discriminator called on the weighted
+         densities. Half a point for the right formula without the derivation."""),
+        ("b", 1, """Yes, p_model = p_data is still the best response (an argument: a weighted JSD,
+         or D*_pi's value), D*_pi = pi and the loss H(pi) there, and the consequence for reading a
+         log with unequal batches. Half a point for the best response without D*_pi = pi, or the
+         other way round."""),
+    ]),
     {"cell_type": "code", "id": "scratch-q2", "source": (
-        "# Scratch cell (not graded): check Question 2 numerically with your functions.\n"
-        "x = torch.linspace(-6, 6, 2001, dtype=torch.float64)\n"
-        "p = mixture_1d(\"bimodal\").pdf(x)\n"
-        "d_star = optimal_discriminator(p, p)\n"
-        "print(d_star.min().item(), d_star.max().item())")},
+        "# Scratch cell (not graded): check Question 2 (a) against a brute-force minimum.\n"
+        "pi = 0.25\n"
+        "x = torch.linspace(-4, 4, 801, dtype=torch.float64)\n"
+        "p_data, p_model = mixture_1d(\"bimodal\").pdf(x), mixture_1d(\"gaussian\").pdf(x)\n"
+        "d = torch.linspace(1e-4, 1 - 1e-4, 9999, dtype=torch.float64)[:, None]  # candidates\n"
+        "cost = -pi * p_data * torch.log(d) - (1 - pi) * p_model * torch.log(1 - d)  # (9999, 801)"
+        "\n"
+        "d_best = d[cost.argmin(0), 0]  # the best D(x) at each x, by brute force\n"
+        "# your_d = ...  (your formula for D*_pi)\n"
+        "# print((d_best - your_d).abs().max())  # below 1e-4, the candidates' spacing")},
     markdown("dstar-md", r"""
         ## Does a trained discriminator find $D^*$?
 
@@ -785,30 +849,38 @@ CELLS = [
     # The quote's J^(D) stays one line of the notebook (a formula wrapped across "> " lines
     # would take the ">" into the maths): the two literals below join into that line.
     markdown("q3", r"""
-        **Question 3 (2 points).** The slide *"Optimization in NN"* reads:
+        **Question 3 (2 points).** Look at the plot above: the trained discriminator against your
+        $D^*$.
 
-        > **Gradient ascent** for the discriminator on J:
-        > $J^{(D)} = \tfrac12\,\mathbb{E}_{x} \log D(x) """
-        r"""+ \tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
-        > $\theta_d \leftarrow \arg\min_{\theta_d} J^{(D)}$.
-        > **Gradient descent** for the generator:
-        > $J^{(G)} = -\tfrac12\,\mathbb{E}_{z} \log(1 - D(G(z)))$,
-        > $\theta_g \leftarrow \arg\min_{\theta_g} J^{(G)}$.
+        * **(a) 1 point.** Where do they agree and where not? Why could no amount of training make
+          them agree everywhere? (Think about what $J^{(D)}$ sees.)
+        * **(b) 1 point.** The generator learns through $\nabla_x D(x)$ at its samples. Suppose all
+          the fakes sit in a region where $p_\text{data} = 0$ (the supports do not overlap). What
+          is $D^*$ on that region, and its gradient? Why is the network's imperfect $D$ more
+          useful to the generator there than $D^*$ would be?
+        """),
+    written("written_trained_vs_optimal", 2, r"""
+        (a) They agree where $p_\text{data} + p_\text{model}$ has mass (the printed gap is small
+        there) and part in the tails. $J^{(D)}$ is an expectation under $p_\text{data}$ and
+        $p_\text{model}$: where both densities are (nearly) 0 no sample lands, $D$'s value there
+        carries (almost) no weight in the loss, any value is (nearly) optimal, and the network
+        just extrapolates its shape. $D^*$ there is a ratio of two tiny densities (and $\tfrac12$
+        by convention where both are 0). Finite batches and a finite network leave small gaps in
+        the bulk too.
 
-        Where is the sign slip? What would a generator that minimises the slide's $J^{(G)}$ learn to
-        do, and what should $J^{(G)}$ be? How should the discriminator's line be read to agree with
-        the convention of this notebook?
-        """),
-    written("written_sign_slip", 2, r"""
-        The slide's $J^{(D)}$ is $+\tfrac12 V$: the discriminator must *maximise* it (gradient
-        ascent, as the text says), so "$\arg\min$" is a slip; equivalently it minimises our
-        $J^{(D)} = -\tfrac12 V$. The generator line has the wrong sign: minimising
-        $-\tfrac12\mathbb{E}\log(1 - D(G(z)))$ means maximising $\log(1 - D(G(z)))$, i.e. driving
-        $D(G(z)) \to 0$, making its fakes *easier* to reject, helping the discriminator instead of
-        fooling it. In the minimax game $G$ minimises $V$:
-        $J^{(G)} = +\tfrac12\mathbb{E}_z\log(1 - D(G(z))) = -J^{(D)}$ up to the term $G$ cannot
-        change (or the non-saturating $-\tfrac12\mathbb{E}_z\log D(G(z))$).
-        """),
+        (b) Where $p_\text{data} = 0 < p_\text{model}$, $D^*(x) = 0$ on the whole region, so
+        $\nabla_x D^* = 0$: the generator gets no direction from it (the minimax cost is flat
+        there too: with disjoint supports the JSD is $\log 2$ whatever the distance, Arjovsky and
+        Bottou 2017). A network's $D$ is smooth: its output still rises towards the real data, so
+        $\nabla_x D$ points the fakes there. A discriminator trained to optimality can stall the
+        generator; an imperfect one is what gives it a signal.
+        """, [
+        ("a", 1, """Agreement where there is mass and disagreement in the tails, explained by the
+         loss putting (almost) no weight where neither distribution has samples. Half a point for
+         the description without the reason."""),
+        ("b", 1, """D* = 0 on the region and a zero gradient (no direction for G), against a smooth
+         network D whose slope points to the data. Half a point for one of the two."""),
+    ]),
     markdown("visible-summary-md", """
         ## Your visible checks
 

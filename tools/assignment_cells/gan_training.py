@@ -23,6 +23,7 @@ from ._cells import (
     test,
     visible,
     visible_summary,
+    written,
 )
 
 # The library's training loop: train_gan may not call it (the grader reads this from the notebook).
@@ -394,7 +395,7 @@ CELLS = [
         from eep596gan.device import get_device, pick, quick_mode, seed_everything
         from eep596gan.losses import (
             discriminator_loss,
-            generator_loss_minimax,  # noqa: F401 (for your own experiments: see "Train it" below)
+            generator_loss_minimax,
             generator_loss_nonsaturating,
         )
         from eep596gan.models import MLPDiscriminator, MLPGenerator
@@ -625,8 +626,8 @@ CELLS = [
         $\sigma = 0.02$). The plot shows the fakes over the real data, with the discriminator's
         $D(x)$ behind them. (In quick mode, as when graded, this runs only a few steps.)
 
-        Things to try in a cell of your own: `k=5`; `generator_loss=generator_loss_minimax`; a
-        smaller `batch_size`. Which modes does the generator find, and does it keep them?
+        Which modes does the generator find, and does it keep them? The next section compares
+        the two generator costs and two values of $k$.
         """),
     locked("train-ring8", """
         latent_dim = 8
@@ -655,6 +656,142 @@ CELLS = [
                 centers=mode_centers("ring8")[0], lim=3, title="ring8: fakes, real data and D(x)")
         plt.show()
         """),
+    markdown("compare-md", r"""
+        ## Minimax against non-saturating, k = 1 against k = 5
+
+        **Before you run the next cell**, read Question 1 below it and write down your prediction
+        for its part (a).
+
+        The cell trains four GANs on `ring8` with your loop, all from the same seed and the same
+        networks as above: the non-saturating and the minimax cost, each with $k = 1$ and
+        $k = 5$. Every tenth of the run it counts the modes the generator covers (a mode counts
+        when a high-quality sample, within $3\sigma$ of its center, is nearest to it) and the
+        fraction of high-quality samples, for one fixed batch of 2000 noise vectors. The run takes
+        a few minutes on a laptop CPU (seconds on a GPU; in quick mode, as when graded, a few
+        steps only).
+        """),
+    locked("compare-ring8", """
+        from eep596gan.metrics import mode_coverage
+
+
+        def ring8_run(generator_loss, k, steps, chunks=10, seed=0, latent_dim=8):
+            \"\"\"Train on ring8 with train_gan in `chunks` pieces; the coverage after each.\"\"\"
+            gen = seed_everything(seed)
+            G = MLPGenerator(latent_dim, (2,), hidden=(128, 128)).to(device)
+            D = MLPDiscriminator((2,), hidden=(128, 128)).to(device)
+            g_opt = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+            d_opt = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+            probe = torch.randn(2000, latent_dim, generator=torch.Generator().manual_seed(1))
+            run = {"step": [], "modes": [], "quality": [], "d_loss": [], "g_loss": []}
+            for chunk in range(chunks):
+                history = train_gan(G, D, g_opt, d_opt,
+                                    lambda m: sample_2d("ring8", m, generator=gen).to(device),
+                                    lambda m: torch.randn(m, latent_dim, generator=gen).to(device),
+                                    steps=steps // chunks, k=k, batch_size=256,
+                                    generator_loss=generator_loss)
+                run["d_loss"] += history["d_loss"]
+                run["g_loss"] += history["g_loss"]
+                with torch.no_grad():
+                    coverage = mode_coverage(G(probe.to(device)).cpu(), "ring8")
+                run["step"].append((chunk + 1) * (steps // chunks))
+                run["modes"].append(coverage["modes_captured"])
+                run["quality"].append(coverage["high_quality_fraction"])
+            with torch.no_grad():
+                run["fakes"] = G(probe.to(device)).cpu()
+            return run
+
+
+        costs = {"non-saturating": generator_loss_nonsaturating, "minimax": generator_loss_minimax}
+        runs = {(name, k): ring8_run(loss, k, steps=pick(2000, 20))
+                for name, loss in costs.items() for k in (1, 5)}
+
+        print(f"{'cost':<15} {'k':>2}  {'modes (of 8)':>12}  {'high quality':>12}  "
+              f"{'J(D), last 10%':>14}  {'J(G), last 10%':>14}")
+        for (name, k), run in runs.items():
+            tail_d = run["d_loss"][-max(1, len(run["d_loss"]) // 10):]
+            tail_g = run["g_loss"][-max(1, len(run["g_loss"]) // 10):]
+            print(f"{name:<15} {k:>2}  {run['modes'][-1]:>12}  {run['quality'][-1]:>12.3f}  "
+                  f"{sum(tail_d) / len(tail_d):>14.3f}  {sum(tail_g) / len(tail_g):>14.3f}")
+
+        fig, axes = plt.subplots(1, 6, figsize=(22, 3.8))
+        for (name, k), run in runs.items():
+            axes[0].plot(run["step"], run["modes"], marker="o", label=f"{name}, k={k}")
+            axes[1].plot(run["step"], run["quality"], marker="o", label=f"{name}, k={k}")
+        axes[0].set(xlabel="G steps", ylabel="modes covered", ylim=(0, 8.5))
+        axes[1].set(xlabel="G steps", ylabel="high-quality fraction", ylim=(0, 1))
+        axes[0].legend(fontsize=8)
+        for ax, ((name, k), run) in zip(axes[2:], runs.items()):
+            plot_2d(run["fakes"], real=sample_2d("ring8", 1000, seed=1), ax=ax,
+                    centers=mode_centers("ring8")[0], lim=3, title=f"{name}, k={k}")
+        plt.show()
+        """),
+    markdown("q-ring8", r"""
+        **Question 1 (4 points): what your loop found.** Answer from a full run (not quick mode)
+        of the cell above, with its numbers.
+
+        * **(a) 1 point.** Your prediction, written before running: with $k = 5$ instead of
+          $k = 1$, what happens to $D$ and to the generator's progress, for each cost, and why?
+          Then: did the runs bear it out? (A wrong prediction, reasoned and then corrected, earns
+          the point.)
+        * **(b) 1 point.** Report the table: modes covered and high-quality fraction of the four
+          runs, and one thing the curves show that the final numbers do not.
+        * **(c) 1 point.** Explain the minimax runs with the generator's gradient (Question 1 of
+          `gan_losses`): what do $J^{(D)}$ and $J^{(G)}_\text{minimax}$ near the end say about
+          $D(G(z))$, and what does that do to the gradient the generator gets?
+        * **(d) 1 point.** Did a non-saturating run cover fewer than 8 modes, or cover them at
+          some point and lose them? Against the optimal discriminator, the non-saturating
+          generator's expected gradient is that of
+          $\mathrm{KL}(p_\text{model}\,\|\,p_\text{data}) - 2\,\mathrm{JSD}(p_\text{data}\,\|\,
+          p_\text{model})$ (Arjovsky and Bottou 2017). Use the asymmetry of that KL to explain why
+          this cost can drop modes, and connect it to your runs.
+        """),
+    written("written_ring8_analysis", 4, r"""
+        (Numbers differ by machine and library version; the rubric grades the reasoning about
+        the student's own table. One full run of the solution on a 2-core CPU printed, as modes
+        of 8 and high-quality fraction: non-saturating $k = 1$: 8, 0.498; non-saturating
+        $k = 5$: 1, 0.703; minimax $k = 1$: 7, 0.194; minimax $k = 5$: 4, 0.005, with
+        $J^{(D)} = 0.024$ and $J^{(G)}_\text{minimax} = -0.017$ over the last 10% of steps.)
+
+        (a) With $k = 5$, $D$ is trained closer to $D^*$ for the current $G$ before each
+        generator step, so it separates the fakes better. For the minimax cost that means
+        $D(G(z)) \to 0$ and a vanishing generator gradient, so slower progress or a stall; for the
+        non-saturating cost the gradient stays strong, but it follows a sharper $D$, which pulls
+        the fakes onto whatever modes $D$ rates most real and can collapse them there.
+
+        (b) The four rows of the table with their numbers. The curves show what the end does not:
+        e.g. that a run covered all modes early and lost them, or that the high-quality fraction
+        rose while the number of modes fell.
+
+        (c) $J^{(G)}_\text{minimax} = \tfrac12\mathbb{E}\log(1 - D(G(z)))$ near 0 means
+        $D(G(z)) \approx 0$, and $J^{(D)}$ near 0 means $D$ separates real from fake almost
+        perfectly. There $\partial J^{(G)}/\partial\ell = -\tfrac12 D(G(z)) \approx 0$: the
+        generator gets almost no gradient, so its samples barely move (few modes, low quality);
+        more D steps make it worse.
+
+        (d) $\mathrm{KL}(p_\text{model}\|p_\text{data}) = \int p_\text{model}\log
+        (p_\text{model}/p_\text{data})$ is huge where the generator puts mass and the data has
+        none (fakes off the ring are punished hard), but nearly free where the data has mass and
+        the generator none (a missing mode costs almost nothing): it is mode-seeking. The
+        $-2\,\mathrm{JSD}$ term is bounded and does not make up for it. So a generator on a few
+        modes with sharp, high-quality samples is a good solution for this cost, and a sharper
+        $D$ (larger $k$) pushes towards it. In the runs: the non-saturating $k = 5$ curve (or
+        whichever dropped modes) loses modes while its high-quality fraction stays high.
+        """, [
+        ("a", 1, """A prediction for each cost with a reason (D closer to optimal per G step;
+         saturation for minimax, a sharper pull for non-saturating), and an honest comparison with
+         the runs. Full credit for a wrong but reasoned prediction that is then corrected; half a
+         point for a prediction without a reason or without the comparison."""),
+        ("b", 1, """The four runs' modes and high-quality fractions as the table printed them
+         (consistent with the student's own output), plus one observation from the curves. Half a
+         point for the table without the curves, or numbers not from a full run."""),
+        ("c", 1, """From the losses: D(G(z)) near 0 (J^(G) minimax near 0, J^(D) small), and the
+         minimax gradient proportional to D(G(z)) hence vanishing. Half a point for the saturation
+         argument without reading it off the losses."""),
+        ("d", 1, """Reverse KL's asymmetry (fakes off the data punished, missing modes nearly
+         free: mode-seeking) and a link to the student's own curves (which run lost modes, or that
+         none did in their run, with the reason it still can). Half a point for "mode collapse"
+         named without the asymmetry argument."""),
+    ]),
     markdown("digits-md", """
         ## Train it: handwritten digits
 
@@ -688,6 +825,7 @@ CELLS = [
         """),
     "VISIBLE_SUMMARY",
     before_you_submit("gan_training", "the visible test and the visible checks should pass "
-                      "(see the table above) and the two trainings should run"),
+                      "(see the table above), the trainings should run, and the numbers in your "
+                      "answer to Question 1 should be those of this run"),
 ]
 CELLS[CELLS.index("VISIBLE_SUMMARY")] = visible_summary(CELLS)
