@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from grading_fixtures import minicourse as mc
+from grading_fixtures import round_two as R2
 from grading_fixtures import variants as V
 
 from eep596gan.grading import grade
@@ -100,6 +101,7 @@ def batch(course, tmp_path_factory):
     probe = V.sandbox_probe(paths, listener.port, str(repo / "eep596gan" / "written.txt"),
                             os.getpid())
     variants = V.mini_variants(mc.student_notebook("mini_torch")) + [other, probe]
+    variants += R2.mini_variants()
     variants += [V.filler(i) for i in range(100 - len(variants))]
     _write(subs, variants)
     start = time.perf_counter()
@@ -113,7 +115,7 @@ def batch(course, tmp_path_factory):
 @pytest.fixture(scope="module")
 def torch_batch(course, tmp_path_factory):
     base = tmp_path_factory.mktemp("torch_batch")
-    variants = V.torch_variants()
+    variants = V.torch_variants() + R2.torch_variants()
     _write(base / "submissions", variants)
     grade("mini_torch", base / "submissions", base / "out", course=course, jobs=2, timeout=30,
           progress=False)
@@ -213,12 +215,14 @@ def test_patched_torch_checks_cannot_make_a_test_pass(torch_batch):
 
 def test_the_attacks_are_real_without_the_guard(course):
     """Control: graded without the guard, these submissions would score more than they deserve."""
-    by_name = {v.student_id: v for v in V.mini_variants(None) + V.torch_variants()}
+    by_name = {v.student_id: v for v in V.mini_variants(None) + V.torch_variants()
+               + R2.mini_variants() + R2.torch_variants()}
     c = find_course(course)
     for name in ["patch-numpy", "patch-during-call", "patch-execution-result", "t-patch-module",
-                 "t-delegate-call"]:
+                 "t-delegate-call", "r2-post-run-cell", "r2-rebind-at-call", "r2-lying-array",
+                 "r2-t-compiled-function"]:
         v = by_name[name]
-        source = c.source_notebooks("mini_torch" if name.startswith("t-") else "mini")[0]
+        source = c.source_notebooks(v.name.removesuffix(".ipynb"))[0]
         unguarded = run_notebook(source, v.content, RunOptions(timeout=30, guard=False))
         assert unguarded.score > v.score, name
 
@@ -232,6 +236,49 @@ def test_delegating_to_the_library_scores_zero_on_those_tests_with_feedback(torc
         page = _feedback(out, name, "mini_torch")
         assert ("calls eep596gan.losses.discriminator_loss, the library's reference "
                 "implementation") in page
+
+
+# ------------------------------------------------- round two (issue 17): hooks, names, liars
+R2_INNOCENT = ["r2-innocent-right", "r2-innocent-wrong"]
+
+
+def test_ipython_extension_points_cannot_rewrite_a_test_or_its_verdict(batch):
+    """Transformers, event callbacks and exception handlers registered by student code are put
+    back as bootstrap found them before each test; one registered during a test voids it."""
+    variants, rows, out, *_ = batch
+    names = [v.student_id for v in R2.ipython_variants()]
+    _check(variants, {r["student_id"]: r for r in rows}, names + R2_INNOCENT)
+    assert "mse changed IPython's post_run_cell callbacks while it ran" in _feedback(
+        out, "r2-post-run-cell-at-call")
+
+
+def test_a_graded_call_cannot_rebind_the_names_the_test_reads(batch):
+    variants, rows, out, *_ = batch
+    names = [v.student_id for v in R2.name_variants()]
+    _check(variants, {r["student_id"]: r for r in rows}, names + R2_INNOCENT)
+    assert "mse changed the notebook's name" in _feedback(out, "r2-rebind-at-call")
+    assert "clip01 changed the notebook's name" in _feedback(out, "r2-rebind-caller-globals")
+
+
+def test_returned_values_are_judged_by_their_type_not_their_label(batch, torch_batch):
+    variants, rows, out, *_ = batch
+    _check(variants, {r["student_id"]: r for r in rows}, ["r2-lying-array"] + R2_INNOCENT)
+    assert "a subclass of a value type (ndarray)" in _feedback(out, "r2-lying-array")
+    variants, rows, out = torch_batch
+    _check(variants, rows, ["r2-t-lying-library-label", "r2-t-right", "r2-t-wrong"])
+    assert "a subclass of a value type (Tensor)" in _feedback(
+        out, "r2-t-lying-library-label", "mini_torch")
+
+
+def test_the_reference_compiled_under_another_name_is_still_the_reference(torch_batch):
+    """Recognised by its code's print; a right answer written like it is not a copy."""
+    variants, rows, out = torch_batch
+    names = ["r2-t-compiled-copy", "r2-t-compiled-function", "r2-t-like-reference",
+             "r2-t-right", "r2-t-wrong"]
+    _check(variants, rows, names)
+    for name in names[:2]:
+        assert ("calls eep596gan.losses.discriminator_loss, the library's reference "
+                "implementation") in _feedback(out, name, "mini_torch")
 
 
 # ------------------------------------------------------------------------- 6: the sandbox

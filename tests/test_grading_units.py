@@ -561,3 +561,53 @@ def test_the_worker_protocol_round_trips():
     sub = Submission("doe", {"mini": Path("/s/doe/mini.ipynb")}, [Path("/s/doe/x.ipynb")])
     assert sub_from_json(sub_to_json(sub)) == sub
     assert json.loads(sub_to_json(sub))["files"] == {"mini": "/s/doe/mini.ipynb"}
+
+
+# ------------------------------------------------------------ round two (issue 17)
+def test_code_prints_match_a_copy_compiled_anywhere_but_not_a_look_alike():
+    """The print of the reference, computed from its file, matches the same source compiled
+    under another file and function name, alone or in its module, and not an independent
+    answer that computes the same expression."""
+    import inspect
+    import textwrap
+
+    import eep596gan.losses as L
+    from eep596gan.grading._kernel_wrap import _code_print
+
+    forbidden = references.reference_implementations([], {"discriminator_loss"})
+    prints = {p for p, label in references.code_prints(forbidden)}
+    assert prints and {label for _, label in references.code_prints(forbidden)} == {
+        "eep596gan.losses.discriminator_loss"}
+    alone = textwrap.dedent(inspect.getsource(L.discriminator_loss)).replace(
+        "def discriminator_loss", "def renamed", 1)
+    whole = Path(L.__file__).read_text()
+    for text, name in ((alone, "renamed"), (whole, "discriminator_loss")):
+        ns = dict(vars(L))
+        exec(compile(text, "elsewhere.py", "exec"), ns)
+        assert _code_print(ns[name].__code__) in prints, name
+    ns = dict(vars(L))
+    exec(compile('def d(r, f):\n    """Mine."""\n    return 0.5 * F.softplus(-r).mean() + '
+                 '0.5 * F.softplus(f).mean()\n', "mine.py", "exec"), ns)
+    assert _code_print(ns["d"].__code__) not in prints
+    assert _code_print(L.generator_loss_minimax.__code__) not in prints
+
+
+def test_guard_requests_are_ordered_user_expressions_without_global_names():
+    import ast
+
+    from eep596gan.grading.guard import requests
+
+    req = requests("a()", "b()")
+    assert list(req) == ["eep596gan0", "eep596gan1"] and list(req.values()) == ["a()", "b()"]
+    expr = stage0(bootstrap_params(set()))
+    tree = ast.parse(expr, mode="eval")  # an expression: user expressions are eval'd
+    free = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args} - {"c"}
+    assert free == set(), free  # nothing the notebook could shadow
+
+
+def test_ipython_changes_in_a_post_report_void_the_test():
+    found = findings(_boot(), _clean(ipython=["post_run_cell callbacks"]))
+    assert [f.kind for f in found] == [FindingKind.TAMPERED]
+    assert "IPython's post_run_cell callbacks changed while the test ran" in found[0].text
+    assert findings(_boot(), _clean(ipython=[], ipython_reset=["ast_transformers"])) == []

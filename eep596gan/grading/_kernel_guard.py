@@ -10,9 +10,12 @@ Modes (`P["mode"]`):
   surface object (modules, classes, the shell), its names and one identity hash per name (ids
   of the object, its code, defaults, closure). The grader keeps the report; the kernel keeps
   only strong references, so ids cannot be reused.
-- pre: before a test cell; reports surface hashes (the grader compares them with bootstrap's
-  in its own process), restores names the test reads, wraps the graded functions.
-- post: after a test cell; the same checks, undoes `pre`, records names the cell defined.
+- pre: before a test cell; puts IPython's extension points (input and AST transformers, event
+  callbacks, custom exception handlers, the compiler) back as bootstrap found them, reports
+  surface hashes (the grader compares them with bootstrap's in its own process), restores
+  names the test reads, wraps the graded functions.
+- post: after a test cell; the same checks, reports extension points that changed while the
+  test ran, undoes `pre`, records names the cell defined.
 - track: after a read-only cell; records the names it defined.
 
 The report is one line `<nonce> <repr(dict)>` on stdout, parsed with `ast.literal_eval`.
@@ -36,6 +39,97 @@ def _warm_up():
     for opt in (torch.optim.SGD([p], lr=0.1), torch.optim.Adam([p], lr=0.1)):
         opt.step()
         opt.zero_grad()
+
+
+# IPython's extension points: code registered there runs around every cell, so it can rewrite a
+# test (transformers), change its verdict (post_run_cell, custom exception handlers) or rebind
+# names after the guard looked (pre_run_cell). Lists by (label, attribute path from the shell).
+IPY_LISTS = (
+    ("ast_transformers", ("ast_transformers",)),
+    ("input_transformers_post", ("input_transformers_post",)),
+    ("input transformers (cleanup)", ("input_transformer_manager", "cleanup_transforms")),
+    ("input transformers (line)", ("input_transformer_manager", "line_transforms")),
+    ("input transformers (token)", ("input_transformer_manager", "token_transformers")),
+)
+IPY_OBJECTS = ("input_transformer_manager", "events", "compile", "custom_exceptions",
+               "displayhook", "display_trap", "builtin_trap")
+IPY_OWN = ("CustomTB",)  # methods set_custom_exc binds on the instance
+
+
+def _ipy_snapshot():
+    """Bootstrap's extension points: the objects, and each list with its items."""
+    shell, st = _shell(), _stash()
+    if shell is None:
+        return None
+    snap = {"objs": {n: getattr(shell, n, st) for n in IPY_OBJECTS},
+            "own": {n: shell.__dict__.get(n, st) for n in IPY_OWN}, "lists": [], "events": None}
+    for label, path in IPY_LISTS:
+        owner = shell
+        for attr in path[:-1]:
+            owner = getattr(owner, attr, None)
+        lst = getattr(owner, path[-1], None)
+        if T(lst) is list:
+            snap["lists"].append((label, owner, path[-1], lst, tuple(lst)))
+    events = snap["objs"]["events"]
+    cb = getattr(events, "callbacks", None)
+    if T(cb) is dict:
+        snap["events"] = (events, cb, {k: (v, tuple(v)) for k, v in cb.items() if T(v) is list})
+    return snap
+
+
+def _same(items, saved):
+    if len(items) != len(saved):
+        return False
+    for a, b in zip(items, saved):  # noqa: SIM110 (`all` is not among the guard's builtins)
+        if a is not b:
+            return False
+    return True
+
+
+def _ipy_changes(snap, reset):
+    """Extension points that differ from `snap` (labels); with `reset`, put them back."""
+    shell, st = _shell(), _stash()
+    if snap is None or shell is None:
+        return []
+    changed = []
+    for name, obj in snap["objs"].items():
+        if getattr(shell, name, st) is not obj:
+            changed.append(name)
+            if reset and obj is not st:
+                setattr(shell, name, obj)
+    d = shell.__dict__
+    for name, obj in snap["own"].items():
+        if d.get(name, st) is not obj:
+            changed.append(name)
+            if reset:
+                if obj is st:
+                    d.pop(name, None)
+                else:
+                    d[name] = obj
+    for label, owner, attr, lst, items in snap["lists"]:
+        if getattr(owner, attr, None) is not lst or not _same(lst, items):
+            changed.append(label)
+            if reset:
+                setattr(owner, attr, lst)
+                lst[:] = items
+    if snap["events"] is not None:
+        events, cb, saved = snap["events"]
+        if getattr(events, "callbacks", None) is not cb:
+            changed.append("event callbacks")
+            if reset:
+                events.callbacks = cb
+        for name in list(cb):
+            if name not in saved:
+                changed.append(name + " callbacks")
+                if reset:
+                    cb.pop(name)
+        for name, (lst, items) in saved.items():
+            if cb.get(name) is not lst or not _same(lst, items):
+                changed.append(name + " callbacks")
+                if reset:
+                    cb[name] = lst
+                    lst[:] = items
+    return changed
 
 
 def bootstrap():
@@ -66,6 +160,7 @@ def bootstrap():
         hashes[key], hs = _object_hash(key, obj, names[key])
         name_hashes[key] = dict(zip(names[key], hs))
     st.names = names
+    st.ipython = _ipy_snapshot()
     return {"names_hash": {k: hash(v) for k, v in names.items()}, "hashes": hashes,
             "name_hashes": name_hashes, "state": _state_report(), "ns": _ns_ids(["__builtins__"])}
 
@@ -73,8 +168,10 @@ def bootstrap():
 def pre():
     st = _stash()
     ns = USER_NS
+    reset = _ipy_changes(st.ipython, reset=True)  # before the report: the test runs without them
     # Right after a post check, with no cell run in between, the surface is known to be intact.
     report = _surface_report() if P["scan"] else {"skipped": True}
+    report["ipython_reset"] = reset
     saved = {}
     if ns.get("__builtins__") is not st.builtins_ns:
         saved["__builtins__"] = ns.get("__builtins__", st)
@@ -90,12 +187,13 @@ def pre():
     del st.violations[:]
     wrapped = {}
     forbidden = [tuple(f) for f in P["forbidden"]]
-    check = _make_check() if P["wrap"] else None  # after the surface check: same names
+    check = _make_check(st.ipython) if P["wrap"] else None  # after the surface check
+    prints = {tuple(fp): what for fp, what in P["prints"]}
     for name in P["wrap"]:
         fn = ns.get(name, st)
         if fn is st or not callable(fn) or getattr(fn, "__eep596gan_wrapper__", False):
             continue
-        ns[name] = _make_wrapper(fn, name, forbidden, st.violations, check)
+        ns[name] = _make_wrapper(fn, name, forbidden, st.violations, check, prints, P["watch"])
         wrapped[name] = fn
     st.saved, st.wrapped = saved, wrapped
     report.update(state=_state_report(), ns=_ns_ids(P["restore"] + ["__builtins__"]),
@@ -107,6 +205,7 @@ def post():
     st = _stash()
     ns = USER_NS
     report = _surface_report()
+    report["ipython"] = _ipy_changes(st.ipython, reset=True)
     violations = [list(v) for v in st.violations]
     del st.violations[:]
     for name, fn in st.wrapped.items():

@@ -37,6 +37,7 @@ def _stash():
         mod.threads = set()
         mod.names = {}
         mod.builtins_ns = USER_NS.get("__builtins__")
+        mod.ipython = None  # IPython's extension points as bootstrap found them
         SYS.modules[STASH_KEY] = mod
     return mod
 

@@ -1,12 +1,18 @@
 """Kernel-side wrappers of the graded functions (sent with _kernel_guard.py as one source text).
 
 While a test runs, each function the student wrote and the test calls is wrapped:
-- a profile hook records calls into the library's reference implementation of it (matched by
-  file and qualified name, so aliases, copies of its code and reloaded modules are caught);
-- after it returns, a cheap identity check of the whole checking surface catches patches made
-  during the call, even ones the student undoes later in the test;
-- its result may not contain objects of classes written in the notebook (a tensor subclass
-  with `__torch_function__`, a float whose `__eq__` always agrees).
+- a profile hook records calls into the library's reference implementation of it, matched by
+  file and qualified name (aliases, `FunctionType` copies and reloaded modules) and by the
+  code's print (`_code_print`: bytecode, names and constants, whatever the file name, function
+  name or line numbers), so the library's source compiled under another name is caught too;
+- after it returns, a cheap identity check of the whole checking surface, of IPython's
+  extension points and of the notebook's names that the test reads (`watch`) catches changes
+  made during the call, even ones the student undoes later in the test;
+- its result is judged by exact type: plain numbers, strings, tensors, arrays, lists, tuples
+  and dicts; a subclass of any of them is refused whatever module or file it claims (a tensor
+  subclass with `__torch_function__` or a float whose `__eq__` always agrees can lie), and so
+  is any other object whose class is not the one its module and name point to;
+- the types of its arguments (and of their parameters, for modules) must not change.
 """
 
 # ruff: noqa: F821  (SYS, P and _kernel_guard.py's helpers are in the same namespace at run time)
@@ -24,13 +30,22 @@ class GradedValueError(BaseException):
 
 
 def _value_types():
-    """(exact types a graded function may return, value types no subclass of may be returned)."""
-    ok = {int, float, bool, complex, str, bytes, T(None), T(...), slice, range}
+    """(exact types a graded function may return, value types no other subclass of may be)."""
+    ok = {int, float, bool, complex, str, bytes, T(None), T(...), slice, range,
+          list, dict, tuple, set, frozenset}
     bases = [int, float, complex, str, bytes, list, dict, tuple, set, frozenset]
+    collections = SYS.modules.get("collections")
+    if collections is not None:
+        for name in ("OrderedDict", "defaultdict", "Counter", "deque"):
+            ok.add(collections.__dict__[name])
     torch = SYS.modules.get("torch")
     if torch is not None:
         ok |= {torch.Tensor, torch.nn.Parameter, torch.dtype, torch.device, torch.Size}
         bases.append(torch.Tensor)
+        types = SYS.modules.get("torch.return_types")
+        for value in list((_dict_of(types) or {}).values()):
+            if T(value) is T and issubclass(value, tuple):
+                ok.add(value)  # torch.max(x, dim) and friends: named tuples of tensors
     np = SYS.modules.get("numpy")
     if np is not None:
         ok.add(np.ndarray)
@@ -59,8 +74,23 @@ def _library_class(t):
     return True
 
 
+def _reachable(t):
+    """Whether the class is the one its module and qualified name point to (not a look-alike)."""
+    module, qual = t.__dict__.get("__module__"), t.__qualname__
+    obj = SYS.modules.get(module) if T(module) is str else None
+    for part in qual.split(".") if T(qual) is str else ["<>"]:
+        d = None if obj is None else _dict_of(obj)
+        obj = None if d is None else d.get(part)
+    return obj is t
+
+
+def _type_name(t):
+    name = t.__qualname__ if T(t.__qualname__) is str else "?"
+    return name[:40] + ("..." if len(name) > 40 else "")
+
+
 def _check_value(v, ok, bases, where, seen, budget, depth=0):
-    """Refuse objects whose type could lie in a comparison: classes written in the notebook."""
+    """Refuse objects whose type could lie in a comparison: judged by type, not by its label."""
     budget[0] -= 1
     if budget[0] < 0 or depth > 12:
         return
@@ -68,21 +98,49 @@ def _check_value(v, ok, bases, where, seen, budget, depth=0):
     if t in ok:
         if t.__name__ == "ndarray" and v.dtype.kind == "O":
             raise GradedValueError(where + " returned a numpy array of Python objects")
-        return
-    if t not in seen:
-        if not _library_class(t):
-            kind = "a subclass of a value type" if issubclass(t, bases) else "an object"
+    elif t not in seen:
+        if issubclass(t, bases):
             raise GradedValueError(
-                where + " returned " + kind + " of a class written in the notebook ("
-                + t.__qualname__ + "): return plain numbers, tensors, lists or dicts")
+                where + " returned a subclass of a value type (" + _type_name(t) + "), which "
+                "could answer comparisons with anything: return plain numbers, tensors, "
+                "arrays, lists or dicts")
+        if not (_library_class(t) and _reachable(t)):
+            raise GradedValueError(
+                where + " returned an object of a class written in the notebook ("
+                + _type_name(t) + "): return plain numbers, tensors, lists or dicts")
         seen.add(t)
-    if isinstance(v, (list, tuple, set, frozenset)):
+    if t is list or t is tuple or t is set or t is frozenset or (t in ok and issubclass(
+            t, tuple)):
         for item in v:
             _check_value(item, ok, bases, where, seen, budget, depth + 1)
-    elif isinstance(v, dict):
+    elif t in ok and issubclass(t, dict):
         for k, item in list(v.items()):
             _check_value(k, ok, bases, where, seen, budget, depth + 1)
             _check_value(item, ok, bases, where, seen, budget, depth + 1)
+    elif t in ok and t.__name__ == "deque":
+        for item in list(v):
+            _check_value(item, ok, bases, where, seen, budget, depth + 1)
+
+
+def _code_print(code):
+    """What a copy of this code keeps whatever its file, function name and line numbers.
+
+    Its bytecode, the global and attribute names it uses, its argument counts and constants
+    (nested code by its own print; a function's docstring left out). The grader computes the
+    prints of the reference implementations from their source files (references.code_prints).
+    """
+    consts = []
+    first = 1 if code.co_flags & 2 else 0  # CO_NEWLOCALS: co_consts[0] is the docstring or None
+    for c in code.co_consts[first:]:
+        tc = T(c)
+        if tc.__name__ == "code":
+            consts.append(_code_print(c))
+        elif tc is frozenset:
+            consts.append(("frozenset",) + tuple(sorted([repr(x) for x in c])))
+        else:
+            consts.append(repr(c))
+    return (code.co_code, code.co_names, tuple(consts), code.co_argcount,
+            code.co_kwonlyargcount)
 
 
 def _label(key):
@@ -90,7 +148,7 @@ def _label(key):
     return rest.replace(":", ".") if kind in ("mod", "cls") else "the IPython " + kind
 
 
-def _make_check():
+def _make_check(ipython):
     """A cheap check that nothing on the surface was rebound: run after every graded call.
 
     The test reads checking functions after the student's function returns; a patch made
@@ -117,6 +175,7 @@ def _make_check():
         modes = (c._len_torch_function_stack, c._len_torch_dispatch_stack)
     gettrace = SYS.gettrace
     missing = snap
+    changes = _ipy_changes
 
     def check():
         for d, n, v, what in snap:
@@ -132,19 +191,30 @@ def _make_check():
             return "a torch function or dispatch mode"
         if gettrace() is not None:
             return "sys.settrace"
+        changed = changes(ipython, False)
+        if changed:
+            return "IPython's " + changed[0]
         return None
 
     return check
 
 
-def _make_wrapper(fn, label, forbidden, violations, check):
+def _make_wrapper(fn, label, forbidden, violations, check, prints, watch):
     """fn, profiled while it runs (calls into `forbidden` code are recorded), its result checked.
 
     A recorded call is a violation `(kind, label, what)`: kind "reference" (a call into the
-    reference implementation), "profiler" (the profiler or tracer was changed) or "patched" (the
-    surface changed during the call). The grader reads the kind, never the text (verdict.py).
+    reference implementation, by file and name or by `prints`, the code prints of the reference
+    implementations), "profiler" (the profiler or tracer was changed) or "patched" (the surface,
+    one of the `watch` names of the notebook or an argument's type changed during the call).
+    The grader reads the kind, never the text (verdict.py).
     """
     import threading
+
+    ns = USER_NS
+    torch = SYS.modules.get("torch")
+    module_class = None if torch is None else torch.nn.Module
+    parameter_class = None if torch is None else torch.nn.Parameter
+    seen_codes = {}  # id(code) -> (code, label of the reference it copies, or ""): kept alive
 
     setprofile, getprofile, tsetprofile = SYS.setprofile, SYS.getprofile, threading.setprofile
     blocked = (SYS.setprofile, SYS.settrace)
@@ -166,14 +236,43 @@ def _make_wrapper(fn, label, forbidden, violations, check):
             elif (code in blocked_code and frame.f_back is not None
                   and frame.f_back.f_code not in mine):
                 violations.append(("profiler", label, "threading." + code.co_name))
+            elif prints:
+                hit = seen_codes.get(id(code))
+                if hit is None:
+                    hit = seen_codes[id(code)] = (code, prints.get(_code_print(code), ""))
+                if hit[1]:
+                    violations.append(("reference", label, hit[1]))
         elif event == "c_call" and frame.f_code not in mine:
             for b in blocked:
                 if arg is b:
                     violations.append(("profiler", label, b.__name__))
 
+    def arguments(args, kwargs):
+        """(object, type) of each argument and, for modules, of each of their parameters."""
+        typed = []
+        for a in list(args) + list(kwargs.values()):
+            typed.append((a, T(a)))
+            if module_class is not None and isinstance(a, module_class):
+                for p in a.parameters():
+                    typed.append((p, T(p)))
+        return typed
+
+    def changed_arguments(typed, args, kwargs):
+        for obj, t in typed:
+            if T(obj) is not t:
+                return "the type of an argument (" + _type_name(t) + ")"
+        for a in list(args) + list(kwargs.values()):
+            if module_class is not None and isinstance(a, module_class):
+                for p in a.parameters():
+                    if T(p) is not parameter_class:
+                        return "a module's parameters into objects of another class"
+        return None
+
     def graded(*args, **kwargs):
         outer = depth[0] == 0
         if outer:
+            names = [(n, ns.get(n, seen_codes)) for n in watch]
+            typed = arguments(args, kwargs)
             prev, prev_t = getprofile(), threading._profile_hook
             setprofile(hook)
             tsetprofile(hook)
@@ -195,6 +294,11 @@ def _make_wrapper(fn, label, forbidden, violations, check):
                         who + " changed the interpreter's profiler or tracer (" + what + ")")
         if outer:
             changed = check()
+            for n, v in names:
+                if changed is None and ns.get(n, seen_codes) is not v:
+                    changed = "the notebook's name " + n + " (which the test reads)"
+            if changed is None:
+                changed = changed_arguments(typed, args, kwargs)
             if changed is not None:
                 violations.append(("patched", label, changed))
                 raise ReferenceImplementationUsed(

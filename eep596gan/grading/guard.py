@@ -9,10 +9,21 @@ reports the same hashes again and the grader compares them here, in its own proc
 whose surface changed scores 0. The kernel-side code (`_kernel_*.py`) runs from a stub
 that re-derives builtins from C-level anchors, so shadowed or patched names do not reach it.
 
-What an in-process check cannot stop (documented for TAs): code that rewrites the kernel's
-message loop so that guard requests never run, or that reaches the guard's objects through
-`gc`/frames to forge its report. Those need a deliberate attack on this file; the report marks a
-kernel whose guard did not answer, and such a test scores 0.
+The guard's requests are user expressions of an empty, silent execute request (see LAUNCH):
+IPython's input and AST transformers and its run-cell events never see or rewrite them. Before
+each test the guard puts IPython's extension points (transformers, event callbacks, custom
+exception handlers, the compiler) back as bootstrap found them, and after it reports any that
+changed; after every graded call it also checks the notebook's names the test reads, so a
+graded function cannot rebind `np`, a test helper or `abs` under the test.
+
+What an in-process check cannot stop (documented for TAs): code written against this file
+that finds the guard's own objects (its namespace through the frames of a graded call, the
+wrappers' closures, the stash in `sys.modules`, anything through `gc`) and edits them to
+forge a report, or that rewrites the kernel's message loop so that guard requests never run
+(the report is then missing and the test scores 0); code that runs outside any graded call
+during a test (a `__del__` or weakref callback of an object freed then) and undoes what it did
+before the post check; and a copy of a reference implementation that was edited rather than
+compiled as it is (`references.code_prints` matches bytecode, names and constants).
 """
 
 from __future__ import annotations
@@ -26,8 +37,8 @@ from pathlib import Path
 
 from .verdict import VIOLATION_KINDS, Finding, FindingKind
 
-__all__ = ["GuardReport", "stage0", "unhook", "bootstrap_params", "new_nonce", "parse_report",
-           "parse_hooks", "findings"]
+__all__ = ["GuardReport", "stage0", "requests", "unhook", "bootstrap_params", "new_nonce",
+           "parse_report", "parse_hooks", "findings"]
 
 KERNEL_SOURCES = tuple(Path(__file__).with_name(f"_kernel_{part}.py")
                        for part in ("surface", "guard", "wrap"))  # sent as one text
@@ -121,19 +132,30 @@ def __eep596gan_guard__(src, params):
     params = vb["eval"](zl.decompress(ba.a2b_base64(params)).decode(), {"__builtins__": {}})
     params["hooks"] = hooks
     ns = {"__builtins__": vb, "__name__": "eep596gan_guard", "P": params, "SYS": sysm,
-          "USER_NS": sysm._getframe(0).f_globals}
+          "USER_NS": USER}
     vb["exec"](vb["compile"](src, "<eep596gan-guard>", "exec"), ns)
     ns["main"]()
 __eep596gan_guard__(SRC, PARAMS)
-del __eep596gan_guard__
 '''
+# The guard's request is a user expression of an empty, silent execute request (see
+# `requests`): IPython evaluates user expressions with plain `eval`, so neither its input and
+# AST transformers nor its pre/post_run_cell events see or rewrite the guard's code, and an
+# empty cell runs none of them. The expression reads no global name: it takes builtins from
+# importlib's frozen module, checks that `exec` is the C builtin of that very module, and runs
+# STAGE0 in a fresh namespace that holds the notebook's namespace as USER.
+LAUNCH = (
+    '(lambda B, E: E(STUB, {"__builtins__": B, "USER": (lambda: 0).__globals__}) if ('
+    'E.__class__ is [].append.__class__ and E.__name__ == "exec" and E.__self__.__dict__ is B)'
+    ' else None)(*(lambda B: (B, B["exec"]))([c for c in ().__class__.__base__.__subclasses__()'
+    ' if c.__name__ == "BuiltinImporter"][0].__dict__["find_spec"].__func__.__globals__['
+    '"__builtins__"]))')
 BUILTIN_NAMES = (
     "__build_class__", "__import__", "hash", "id", "len", "callable", "hasattr", "getattr",
     "print", "repr", "sorted", "zip", "list", "dict", "tuple", "set", "frozenset", "str", "int",
     "float", "bool", "complex", "bytes", "type", "slice", "range", "classmethod", "staticmethod",
     "property", "issubclass", "isinstance", "BaseException", "Exception", "ValueError",
     "TypeError", "KeyError", "AttributeError", "SystemExit", "object", "iter", "next", "exec",
-    "compile", "eval",
+    "compile", "eval", "setattr",
 )
 
 
@@ -143,18 +165,25 @@ def _kernel_source() -> str:
 
 
 def stage0(params: dict) -> str:
-    """The code of one guard request: the stub, the kernel-side source and its parameters.
+    """The expression of one guard request: LAUNCH running the stub, the kernel-side source and
+    its parameters.
 
-    Both travel compressed, as single string literals: IPython tokenizes and hashes every cell
-    before running it, and a dict literal of thousands of names would cost it half a second.
+    Both travel compressed, as single string literals: a dict literal of thousands of names
+    would cost the kernel's compiler half a second.
     """
-    return (STAGE0.replace("NAMES", repr(BUILTIN_NAMES))
+    stub = (STAGE0.replace("NAMES", repr(BUILTIN_NAMES))
             .replace("SRC, PARAMS", f"{_pack(_kernel_source())!r}, {_pack(repr(params))!r}"))
+    return LAUNCH.replace("STUB", repr(stub))
 
 
-# Sent before every guard request: IPython tokenizes and hashes each cell in Python, and under a
-# student's sys.settrace hook that takes minutes for the guard's 50 kB. This expression is short,
-# reads no global name, records whether hooks were set and removes them.
+def requests(*expressions: str) -> dict[str, str]:
+    """The user expressions of one guard request, evaluated in this order (see LAUNCH)."""
+    return {f"eep596gan{i}": e for i, e in enumerate(expressions)}
+
+
+# Evaluated first in every guard request: under a student's sys.settrace hook the guard's Python
+# code would run a hundredfold slower. This expression reads no global name, records whether
+# hooks were set and removes them.
 UNHOOK = ('(lambda s: (s.stdout.write("NONCE %d %d\\n" % (s.gettrace() is not None, '
           's.getprofile() is not None)), s.stdout.flush(), s.settrace(None), s.setprofile(None)))('
           '[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == "BuiltinImporter"]'
@@ -193,7 +222,7 @@ def bootstrap_params(imported_packages: set[str]) -> dict:
     return {"mode": "bootstrap", "nonce": new_nonce(), "imports": imports, "surface": surface,
             "deep": [f"mod:{m}" for m in DEEP_MODULES], "ops": list(DISPATCH_OPS),
             "names_hash": {}, "expect": {}, "scan": True, "pop": [], "restore": [], "wrap": [],
-            "forbidden": [], "track": []}
+            "forbidden": [], "prints": [], "watch": [], "track": []}
 
 
 class GuardReport(dict):
@@ -289,6 +318,11 @@ def _surface_changes(boot: dict, report: GuardReport, tracked: dict | None) -> l
     if state.get("threads"):
         found.append("a background thread started by the notebook is still running: "
                      + ", ".join(state["threads"][:3]))
+    changed = report.get("ipython") or []
+    if changed:
+        found.append("IPython's " + ", ".join(sorted(set(map(str, changed)))[:5])
+                     + " changed while the test ran (code registered there runs around the "
+                       "tests)")
     if state.get("user_ns") != base.get("user_ns"):
         found.append("the notebook's namespace was replaced")
     ns = report.get("ns", {})

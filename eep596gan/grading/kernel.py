@@ -202,11 +202,14 @@ class Kernel:
     # ------------------------------------------------------------------------ execution
     def execute(self, code: str, *, timeout: float, silent: bool = False,
                 max_text: int = 100_000, max_data: int = 2_000_000,
-                grace: float = 5.0) -> Execution:
-        """Run code; past `timeout` interrupt it, and past `grace` more give up (status timeout)."""
+                grace: float = 5.0, user_expressions: dict[str, str] | None = None) -> Execution:
+        """Run code; past `timeout` interrupt it, and past `grace` more give up (status timeout).
+
+        `user_expressions` are evaluated by the kernel after the code, with plain `eval`.
+        """
         kc = self.client
         msg_id = kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
-                            stop_on_error=False)
+                            stop_on_error=False, user_expressions=user_expressions or {})
         out = Outputs(max_text, max_data)
         result = Execution()
         poller = zmq.Poller()
@@ -243,6 +246,8 @@ class Kernel:
         if reply is not None:
             result.status = reply.get("status", "error")
             result.execution_count = reply.get("execution_count")
+            ue = reply.get("user_expressions")
+            result.user_expressions = ue if isinstance(ue, dict) else {}
             if result.status != "ok":
                 result.ename = str(reply.get("ename", ""))
                 result.evalue = str(reply.get("evalue", ""))[:max_text]

@@ -29,6 +29,7 @@ class Execution:
     stdout: str = ""  # all stdout text (capped), for guard reports
     interrupted: bool = False  # a timeout interrupted the cell
     truncated: int = 0  # characters dropped by the output cap
+    user_expressions: dict = field(default_factory=dict)  # the reply's, by key
 
 
 class Outputs:

@@ -6,7 +6,9 @@ script sets it from `REFERENCE_IMPLEMENTATIONS` in tools/assignment_cells/<assig
 every top-level eep596gan function or class named like a graded function is one too.
 
 The guard recognises a call by the file and qualified name of the code that runs (see
-_kernel_wrap.py), so aliases, copies and re-exports of one object are all the same to it. A
+_kernel_wrap.py), so aliases, copies and re-exports of one object are all the same to it, and
+by the code's print (`code_prints`), so the same source compiled under another file or function
+name is too. A
 declared name that its module only re-exports (`from .gan import d_step` in a package's
 `__init__.py`) is followed here to the module that defines it, so `eep596gan.train:d_step` and
 `eep596gan.train.gan:d_step` resolve to the same code.
@@ -18,10 +20,11 @@ import ast
 import importlib.util
 import os
 from pathlib import Path
+from types import CodeType
 
 from .sandbox import PACKAGE
 
-__all__ = ["module_file", "resolve", "same_named", "reference_implementations"]
+__all__ = ["module_file", "resolve", "same_named", "reference_implementations", "code_prints"]
 
 MAX_HOPS = 4  # re-exports followed from a declared module to the defining one
 
@@ -113,3 +116,35 @@ def reference_implementations(declared: list[str], graded: set[str]) -> list[tup
     """(file, qualname, label) of everything the graded functions may not call, sorted."""
     found = [r for r in map(resolve, declared) if r is not None]
     return sorted(set(found + same_named(graded)))
+
+
+def code_prints(forbidden: list[tuple[str, str, str]]) -> list[tuple[tuple, str]]:
+    """(print, label) of every code object of each reference implementation (its methods and
+    nested functions too), compiled here from its source file as the kernel would compile a copy.
+
+    The print (`_kernel_wrap._code_print`, the same function the kernel runs) leaves out file,
+    name, line numbers and docstring, so a verbatim copy matches wherever it was compiled. Each
+    definition is compiled twice: in its module, and on its own (Python compiles `F.softplus(x)`
+    differently when it can see that `F` was imported in the same source).
+    """
+    from ._kernel_wrap import _code_print
+
+    out = []
+    for path, qual, label in forbidden:
+        try:
+            text = Path(path).read_text()
+            tree = ast.parse(text)
+            units = [compile(text, path, "exec", dont_inherit=True)]
+            units += [compile(ast.Module([node], []), path, "exec", dont_inherit=True)
+                      for node in tree.body
+                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      and node.name == qual.partition(".")[0]]
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        stack = list(units)
+        while stack:
+            code = stack.pop()
+            stack += [c for c in code.co_consts if isinstance(c, CodeType)]
+            if code.co_qualname == qual or code.co_qualname.startswith(qual + "."):
+                out.append((_code_print(code), label))
+    return sorted(set(out), key=repr)

@@ -23,11 +23,13 @@ from .guard import (
     new_nonce,
     parse_hooks,
     parse_report,
+    requests,
     stage0,
     unhook,
 )
 from .kernel import Kernel, KernelOptions, KernelStartError
 from .outputs import Execution
+from .references import code_prints
 from .source import BUILTIN_NAMES, SourceNotebook
 from .verdict import Outcome, Status, judge_test, notebook_status
 
@@ -105,6 +107,7 @@ class _Session:
         self.ran: list[Planned] = []  # cells that completed, for a replay
         self.checked = False  # a guard checked the surface and nothing ran since
         self.restarts = 0
+        self.prints = code_prints(forbidden)
         self.graded = source.graded_names
         self.protected = source.protected_names
         self.defined = source.all_defined
@@ -118,12 +121,12 @@ class _Session:
         if not self.options.guard:
             return
         params = dict(self.boot_params, nonce=new_nonce())
-        ex = self.kernel.execute(stage0(params), timeout=BOOT_TIMEOUT, silent=True,
-                                 max_text=50_000_000)
+        ex = self.kernel.execute("", user_expressions=requests(stage0(params)),
+                                 timeout=BOOT_TIMEOUT, silent=True, max_text=50_000_000)
         self.boot = parse_report(ex.stdout, params["nonce"])
         if self.boot.missing:
             raise KernelStartError(f"the grader's bootstrap failed in the kernel: {ex.ename} "
-                                   f"{ex.evalue} {self.kernel.log_tail()}")
+                                   f"{ex.evalue} {ex.user_expressions} {self.kernel.log_tail()}")
 
     def stop(self) -> None:
         if self.kernel is not None:
@@ -135,15 +138,16 @@ class _Session:
             return GuardReport(), Execution()
         full = dict(self.boot_params, mode=mode, nonce=new_nonce(),
                     names_hash=self.boot["names_hash"], expect=self.boot["hashes"],
-                    forbidden=[list(f) for f in self.forbidden])
+                    forbidden=[list(f) for f in self.forbidden], prints=self.prints)
         full.update(params)
         nonce = new_nonce()
-        ex = self.kernel.execute(unhook(nonce), timeout=GUARD_TIMEOUT, silent=True)
-        hooks = parse_hooks(ex.stdout, nonce)
+        # One request: the hooks are removed first (under a student's trace function the guard
+        # would run a hundredfold slower), then the guard runs (guard.LAUNCH).
+        ex = self.kernel.execute("", user_expressions=requests(unhook(nonce), stage0(full)),
+                                 timeout=GUARD_TIMEOUT, silent=True, max_text=5_000_000)
         if ex.status in ("died", "timeout"):
             return GuardReport(missing=True), ex
-        ex = self.kernel.execute(stage0(full), timeout=GUARD_TIMEOUT, silent=True,
-                                 max_text=5_000_000)
+        hooks = parse_hooks(ex.stdout, nonce)
         report = parse_report(ex.stdout, full["nonce"])
         if hooks is None:
             report.missing = True
@@ -190,8 +194,11 @@ class _Session:
         reads = spec.reads
         restore = sorted(n for n in reads & self.protected if n in self.tracked)
         pop = sorted(n for n in reads & BUILTIN_NAMES if n not in self.defined)
+        # Names the test reads and does not bind itself: the notebook's (helpers, modules, the
+        # graded functions) and builtins. A graded call must not rebind them.
+        watch = sorted(reads - spec.defines)
         pre, pre_ex = self.guard("pre", restore=restore, pop=pop, wrap=sorted(reads & self.graded),
-                                 scan=not self.checked)
+                                 scan=not self.checked, watch=watch)
         if pre_ex.status in ("died", "timeout"):
             return pre_ex
         expected = {n: self.tracked[n] for n in restore}
