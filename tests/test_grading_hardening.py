@@ -9,6 +9,7 @@ score of each student is what its code deserves (see variants.py).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import os
@@ -263,11 +264,10 @@ def test_a_graded_call_cannot_rebind_the_names_the_test_reads(batch):
 def test_returned_values_are_judged_by_their_type_not_their_label(batch, torch_batch):
     variants, rows, out, *_ = batch
     _check(variants, {r["student_id"]: r for r in rows}, ["r2-lying-array"] + R2_INNOCENT)
-    assert "a subclass of a value type (ndarray)" in _feedback(out, "r2-lying-array")
+    assert "a subclass of a value type" in _feedback(out, "r2-lying-array")
     variants, rows, out = torch_batch
     _check(variants, rows, ["r2-t-lying-library-label", "r2-t-right", "r2-t-wrong"])
-    assert "a subclass of a value type (Tensor)" in _feedback(
-        out, "r2-t-lying-library-label", "mini_torch")
+    assert "a subclass of a value type" in _feedback(out, "r2-t-lying-library-label", "mini_torch")
 
 
 def test_the_reference_compiled_under_another_name_is_still_the_reference(torch_batch):
@@ -279,6 +279,63 @@ def test_the_reference_compiled_under_another_name_is_still_the_reference(torch_
     for name in names[:2]:
         assert ("calls eep596gan.losses.discriminator_loss, the library's reference "
                 "implementation") in _feedback(out, name, "mini_torch")
+
+
+def _decodings(text: str) -> list[str]:
+    """The page's text and everything it could decode to: hex, base64 (and zlib inside it),
+    rot13, reversed, one character per line, lists of byte values."""
+    import base64
+    import binascii
+    import codecs
+    import zlib
+
+    out = [text, codecs.encode(text, "rot13"), text[::-1], text.replace("\n", "")]
+    blobs = []
+    for run in re.findall(r"[0-9a-fA-F]{16,}", text):
+        with contextlib.suppress(ValueError):
+            blobs.append(bytes.fromhex(run[: len(run) // 2 * 2]))
+    for run in re.findall(r"[A-Za-z0-9+/=]{16,}", text):
+        with contextlib.suppress(binascii.Error, ValueError):
+            blobs.append(base64.b64decode(run + "=" * (-len(run) % 4)))
+    for run in re.findall(r"\[(?:\d{1,3}, ){8,}\d{1,3}\]", text):
+        with contextlib.suppress(ValueError):
+            blobs.append(bytes(int(n) for n in run[1:-1].split(", ")))
+    for blob in blobs:
+        with contextlib.suppress(zlib.error):
+            blobs.append(zlib.decompress(blob)) if blob[:1] == b"x" else None
+        out.append(blob.decode("latin-1"))
+    return out
+
+
+def test_feedback_carries_no_hidden_test_in_any_encoding(batch):
+    """Right answers that print, display, raise, name a thread after or stash and later print
+    the hidden tests they read at call time: their honest scores, and nothing of the hidden
+    tests on any page, decoded every way the attacks encoded it."""
+    variants, rows, out, *_ = batch
+    names = [v.student_id for v in R2.leak_variants()]
+    _check(variants, {r["student_id"]: r for r in rows}, names + R2_INNOCENT)
+    hidden = [V.HIDDEN_MARKER, "mse hidden tests", "np.testing.assert_allclose(mse(np.arange"]
+    for name in names + ["leak-hidden"]:
+        page = (out / "feedback" / name / "mini.html").read_text()
+        for decoded in _decodings(_text(page)) + _decodings(page):
+            for line in hidden:
+                assert line not in decoded, (name, line)
+
+
+def test_the_decoder_finds_a_line_in_every_encoding_the_leaks_use():
+    """Control for the test above: each encoding the leak variants print is decoded back."""
+    import base64
+    import codecs
+    import zlib
+
+    line = "# " + V.HIDDEN_MARKER + ": mse hidden tests"
+    raw = line.encode()
+    for encoded in (raw.hex(), base64.b64encode(raw).decode(),
+                    base64.b64encode(zlib.compress(raw)).decode(), codecs.encode(line, "rot13"),
+                    line[::-1], "\n".join(line), str(list(raw))):
+        page = f"<pre>some output\n{encoded}\nmore</pre>"
+        assert any(V.HIDDEN_MARKER in d for d in _decodings(page)), encoded
+    assert not any(V.HIDDEN_MARKER in d for d in _decodings("<pre>deadbeef00 plain text</pre>"))
 
 
 # ------------------------------------------------------------------------- 6: the sandbox
@@ -344,7 +401,8 @@ def test_feedback_never_shows_hidden_tests(batch):
     leak = _feedback(out, "leak-hidden")
     assert "np.allclose(mse(np.ones(5), np.zeros(5)), 1.0)" not in leak  # the failing hidden line
     assert "assert math.isclose(mse([0, 0], [3, 4]), 12.5)" in leak  # visible tests stay
-    assert "[hidden]" in leak  # what the answer printed of the test's source was scrubbed
+    assert "mse hidden tests" not in leak and "computing" not in leak
+    assert "Outputs are shown for the cells that ran before the first hidden test" in leak
 
 
 # ------------------------------------------------------------- zip downloads and the CLI

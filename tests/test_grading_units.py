@@ -250,7 +250,7 @@ def test_interpreter_state_and_namespace_changes_are_tampering():
     assert [f.text for f in findings(_boot(), report, {"loss": (5,)})] == [
         "a hook installed with sys.settrace is active", "a torch function mode is active",
         "a kernel was registered over one of torch's comparison or math operators",
-        "a background thread started by the notebook is still running: t.T(a), t.T(b), t.T(c)",
+        "a background thread started by the notebook is still running",  # names not shown
         "the notebook's namespace was replaced", "__builtins__ was replaced",
         "loss (defined in a read-only cell) could not be restored"]
     assert {f.kind for f in findings(_boot(), report)} == {T}
@@ -572,7 +572,7 @@ def test_code_prints_match_a_copy_compiled_anywhere_but_not_a_look_alike():
     import textwrap
 
     import eep596gan.losses as L
-    from eep596gan.grading._kernel_wrap import _code_print
+    from eep596gan.grading._kernel_values import _code_print
 
     forbidden = references.reference_implementations([], {"discriminator_loss"})
     prints = {p for p, label in references.code_prints(forbidden)}

@@ -24,6 +24,9 @@ forge a report, or that rewrites the kernel's message loop so that guard request
 during a test (a `__del__` or weakref callback of an object freed then) and undoes what it did
 before the post check; and a copy of a reference implementation that was edited rather than
 compiled as it is (`references.code_prints` matches bytecode, names and constants).
+
+The file is longer than 300 lines because the kernel stub (STAGE0, LAUNCH, UNHOOK) and the
+code that parses and judges what it prints must change together.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ __all__ = ["GuardReport", "stage0", "requests", "unhook", "bootstrap_params", "n
            "parse_report", "parse_hooks", "findings"]
 
 KERNEL_SOURCES = tuple(Path(__file__).with_name(f"_kernel_{part}.py")
-                       for part in ("surface", "guard", "wrap"))  # sent as one text
+                       for part in ("surface", "guard", "values", "wrap"))  # one text
 
 # Modules whose attributes are fingerprinted when their package is in use.
 SURFACE_MODULES = (
@@ -216,6 +219,8 @@ def bootstrap_params(imported_packages: set[str]) -> dict:
     """Parameters of the bootstrap request, for a notebook that imports these top-level packages."""
     use = set(ALWAYS) | set(imported_packages)
     imports = [m for m in SURFACE_MODULES if m.split(".")[0] in use]
+    if "matplotlib" in use:  # pyplot registers an IPython post_execute callback on import:
+        imports.append("matplotlib.pyplot")  # part of the record, not a change in a test
     surface = [f"mod:{m}" for m in imports]
     surface += [f"cls:{m}:{q}" for m, q in SURFACE_CLASSES if m.split(".")[0] in use]
     surface += ["shell", "kernel"]
@@ -315,9 +320,8 @@ def _surface_changes(boot: dict, report: GuardReport, tracked: dict | None) -> l
             found.append(f"{what} is active")
     if state.get("dispatch") != base.get("dispatch"):
         found.append("a kernel was registered over one of torch's comparison or math operators")
-    if state.get("threads"):
-        found.append("a background thread started by the notebook is still running: "
-                     + ", ".join(state["threads"][:3]))
+    if state.get("threads"):  # their names are the student's text: not shown
+        found.append("a background thread started by the notebook is still running")
     changed = report.get("ipython") or []
     if changed:
         found.append("IPython's " + ", ".join(sorted(set(map(str, changed)))[:5])

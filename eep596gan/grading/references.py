@@ -122,12 +122,12 @@ def code_prints(forbidden: list[tuple[str, str, str]]) -> list[tuple[tuple, str]
     """(print, label) of every code object of each reference implementation (its methods and
     nested functions too), compiled here from its source file as the kernel would compile a copy.
 
-    The print (`_kernel_wrap._code_print`, the same function the kernel runs) leaves out file,
+    The print (`_kernel_values._code_print`, the same function the kernel runs) leaves out file,
     name, line numbers and docstring, so a verbatim copy matches wherever it was compiled. Each
     definition is compiled twice: in its module, and on its own (Python compiles `F.softplus(x)`
     differently when it can see that `F` was imported in the same source).
     """
-    from ._kernel_wrap import _code_print
+    from ._kernel_values import _code_print
 
     out = []
     for path, qual, label in forbidden:

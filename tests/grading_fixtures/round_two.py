@@ -10,7 +10,7 @@ the attack touched (status "tampered" / "uses-reference").
 from __future__ import annotations
 
 from .minicourse import cell, source_notebooks
-from .variants import CLIP_RIGHT, MSE_WRONG, Variant, nb, tnb
+from .variants import CLIP_RIGHT, MSE_WRONG, Variant, nb, tnb, with_cell
 
 # --------------------------------------------------------------- IPython's extension points
 # Every one strips or neutralises the checks of the cells that run after it.
@@ -276,8 +276,83 @@ def torch_variants() -> list[Variant]:
 
 
 def mini_variants() -> list[Variant]:
-    return innocent_variants() + ipython_variants() + name_variants() + lying_mini_variants()
+    return (innocent_variants() + ipython_variants() + name_variants() + lying_mini_variants()
+            + leak_variants())
 
 
 __all__ = ["mini_variants", "torch_variants", "innocent_variants", "ipython_variants",
-           "name_variants", "lying_mini_variants"]
+           "name_variants", "lying_mini_variants", "leak_variants"]
+
+
+# ------------------------------------------------------------------- leaks through feedback
+# Each reads, at call time, the source of the cell that called it (linecache holds every cell
+# IPython ran), so it holds the hidden tests; then tries to get them onto the feedback page.
+_READ_CALLER = '''import base64 as _b64
+import codecs as _codecs
+import linecache as _lc
+import sys as _sys
+import zlib as _zlib
+
+
+def _caller_source():
+    frame, text = _sys._getframe(1), ""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if "ipykernel_" in name:
+            text += "".join(_lc.getlines(name))
+        frame = frame.f_back
+    return text
+
+
+def _encodings(text):
+    raw = text.encode()
+    return [raw.hex(), _b64.b64encode(raw).decode(), _b64.b64encode(_zlib.compress(raw)).decode(),
+            _codecs.encode(text, "rot13"), text[::-1], "\\\\n".join(text), str(list(raw))]
+'''
+MSE_RIGHT_BODY = '''    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(np.mean((x - y) ** 2))'''
+LEAK_PRINT = _READ_CALLER + '''
+
+def mse(x, y):
+    for text in _encodings(_caller_source()):
+        print(text)
+    from IPython.display import HTML, display
+    display(HTML("<pre>" + _caller_source().encode().hex() + "</pre>"))
+''' + MSE_RIGHT_BODY
+LEAK_EXCEPTION = _READ_CALLER + '''
+
+def mse(x, y):
+    source = _caller_source()
+    if "hidden" in source:
+        raise type("E" + source.encode().hex()[:200], (Exception,), {})(_encodings(source)[2])
+''' + MSE_RIGHT_BODY
+LEAK_THREAD = _READ_CALLER + '''
+import threading as _threading
+import time as _time
+
+
+def mse(x, y):
+    name = _caller_source().encode().hex()[:300]
+    _threading.Thread(target=_time.sleep, args=(60,), name=name, daemon=True).start()
+''' + MSE_RIGHT_BODY
+LEAK_STASH = _READ_CALLER + '''
+_stash = []
+
+
+def mse(x, y):
+    _stash.append(_caller_source())
+''' + MSE_RIGHT_BODY
+LEAK_STASH_PRINT = '''for _text in _stash:
+    for _e in _encodings(_text):
+        print(_e)'''
+
+
+def leak_variants() -> list[Variant]:
+    """Right answers that try to carry the hidden tests out through the page: each deserves
+    its honest score (5, or 3 where the raised exception fails test_mse; the lingering thread
+    voids the tests after it, so no more than 3 there)."""
+    return [Variant("r2-leak-print", nb(mse=LEAK_PRINT), 5, "graded"),
+            _mini("r2-leak-exception", LEAK_EXCEPTION),
+            Variant("r2-leak-thread", nb(mse=LEAK_THREAD), 0, "tampered"),
+            Variant("r2-leak-stash", with_cell(nb(mse=LEAK_STASH), LEAK_STASH_PRINT), 5,
+                    "graded")]

@@ -443,7 +443,8 @@ def sandbox_probe(paths: dict[str, str], port: int, write_to: str, grader_pid: i
     """A right answer that also tries to read, write, connect and signal what it must not."""
     code = (SANDBOX_PROBE.replace("PATHS", repr(paths)).replace("PORT", str(port))
             .replace("WRITE_TO", repr(write_to)).replace("GRADER_PID", str(grader_pid)))
-    return Variant("sandbox-probe", with_cell(nb(), code, after="answer_clip01"), 5, "graded")
+    # Before the first hidden test: later outputs do not reach the feedback page.
+    return Variant("sandbox-probe", with_cell(nb(), code, after="imports"), 5, "graded")
 
 
 __all__ = ["Variant", "mini_variants", "torch_variants", "sandbox_probe", "filler",
