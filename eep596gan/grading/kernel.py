@@ -9,7 +9,6 @@ and the verdict of a cell, read from the execute reply rather than from stderr.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -24,8 +23,9 @@ import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
+from .cgroups import KernelCgroup
 from .outputs import MAX_FRAME, MAX_FRAMES, Execution, Outputs
-from .sandbox import PACKAGE, sandbox_available, sandbox_command
+from .sandbox import kept_paths, sandbox_available, sandbox_command, seal
 
 __all__ = ["Kernel", "KernelStartError", "Execution", "KernelOptions"]
 
@@ -41,13 +41,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
 
 
-def _needed_under_tmp(extra) -> list[str]:
-    """The Python environment and the eep596gan package when they live under /tmp, plus `extra`."""
-    tmp = Path("/tmp").resolve()
-    paths = {Path(sys.prefix).resolve(), PACKAGE, *map(Path, extra)}
-    return sorted(str(p) for p in paths if p.is_relative_to(tmp))
-
-
 class KernelStartError(RuntimeError):
     """The kernel did not start (or did not answer) in time."""
 
@@ -58,11 +51,15 @@ class KernelOptions:
 
     sandbox: bool = True  # run in the namespace sandbox (falls back when unavailable)
     hide: tuple[str, ...] = ()  # paths the kernel must not read
-    keep_tmp: tuple[str, ...] = ()  # paths under /tmp it needs (venv, package): bound back, ro
+    keep_tmp: tuple[str, ...] = ()  # more paths it may read (besides the venv and package)
     support: str | None = None  # folder copied into the kernel's working folder
     memory_mb: int = 8192  # address-space limit (RLIMIT_AS); gan_training peaks near 4.5 GB
     file_mb: int = 256  # largest file the kernel may write
     tmp_mb: int = 512  # size of its private /tmp
+    shm_mb: int = 64  # size of its private /dev/shm
+    pids: int = 256  # processes and threads at once (a cgroup, where root can make one)
+    cpus: float = 1.0  # cores of CPU time it may use at once (cgroup); <= 0: no cap
+    cpu_seconds: int = 3600  # CPU time of any one of its processes (RLIMIT_CPU)
     start_timeout: float = 60.0  # seconds to wait for the kernel to answer
     env: tuple[tuple[str, str], ...] = ()  # extra environment variables
 
@@ -76,6 +73,7 @@ class Kernel:
         self.proc: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
         self.kdir: Path | None = None
+        self._cgroup: KernelCgroup | None = None
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
 
@@ -84,28 +82,25 @@ class Kernel:
         tmp = "/tmp" if os.path.isdir("/tmp") else None
         self.kdir = Path(tempfile.mkdtemp(prefix="eep596gan-k", dir=tmp))
         os.chmod(self.kdir, 0o700)
-        conn = self.kdir / "kernel.json"
-        write_connection_file(str(conn), transport="ipc", ip=str(self.kdir / "s"),
+        sockets = self.kdir / "k"  # all the sandboxed kernel sees of the host's disk
+        sockets.mkdir(mode=0o700)
+        conn = sockets / "kernel.json"
+        write_connection_file(str(conn), transport="ipc", ip=str(sockets / "s"),
                               key=secrets.token_hex(32).encode())
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn),
                 "--HistoryManager.hist_file=:memory:", "--IPKernelApp.quiet=False"]
         log = open(self.kdir / "kernel.log", "wb")  # noqa: SIM115 (closed in stop)
         self._log = log
         if self.sandboxed:
-            (self.kdir / ".tmp").mkdir()
-            support = None
-            if self.options.support and os.path.isdir(self.options.support):
-                support = str(self.kdir / "support")  # the kernel's folder stays visible
-                shutil.copytree(self.options.support, support)
-            config = {"kdir": str(self.kdir), "tmp_mb": self.options.tmp_mb,
-                      "hide": list(self.options.hide),
-                      "keep_tmp": _needed_under_tmp(self.options.keep_tmp),
-                      "support": support,
-                      "argv": argv, "env": self._env("/tmp"),
-                      "rlimits": self._rlimits()}
-            cfg_path = self.kdir / "sandbox.json"
-            cfg_path.write_text(json.dumps(config))
-            cmd, env, cwd = sandbox_command(cfg_path), {"PATH": os.environ.get("PATH", "")}, None
+            opts, env = self.options, self._env("/tmp")
+            self._cgroup = KernelCgroup(opts.pids, opts.cpus, opts.memory_mb)
+            config = {"root": str(self.kdir / "root"), "sockets": str(sockets),
+                      "tmp_mb": opts.tmp_mb, "shm_mb": opts.shm_mb, "hide": list(opts.hide),
+                      "keep": kept_paths(opts.keep_tmp, env), "support": opts.support,
+                      "cgroups": [str(f) for f in self._cgroup.folders],
+                      "argv": argv, "env": env, "rlimits": self._rlimits()}
+            cmd = sandbox_command(self.kdir / "sandbox.json", config)
+            env, cwd = {"PATH": os.environ.get("PATH", "")}, None
         else:
             work = self.kdir / "work"
             work.mkdir()
@@ -119,6 +114,11 @@ class Kernel:
         self.client.load_connection_file()
         self.client.start_channels()
         self._wait_ready()
+        if self.sandboxed:  # listening: from now on its socket folder is read-only
+            try:
+                seal(self.proc.pid, str(sockets))
+            except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+                raise KernelStartError(str(err)) from None
 
     def _env(self, tmp: str) -> dict[str, str]:
         bin_dir = str(Path(sys.executable).parent)
@@ -141,7 +141,8 @@ class Kernel:
 
     def _rlimits(self) -> dict[str, int]:
         mb = 1 << 20
-        return {"AS": self.options.memory_mb * mb, "FSIZE": self.options.file_mb * mb, "CORE": 0}
+        return {"AS": self.options.memory_mb * mb, "FSIZE": self.options.file_mb * mb, "CORE": 0,
+                "CPU": self.options.cpu_seconds}
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.options.start_timeout
@@ -185,6 +186,9 @@ class Kernel:
                     self.proc.kill()
             self.proc.wait()
             self.proc = None
+        if self._cgroup is not None:  # kills what is left of the kernel's processes
+            self._cgroup.remove()
+            self._cgroup = None
         if getattr(self, "_log", None):
             self._log.close()
         if self.kdir is not None:
