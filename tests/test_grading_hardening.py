@@ -9,7 +9,6 @@ score of each student is what its code deserves (see variants.py).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import html
 import os
@@ -26,6 +25,7 @@ import pytest
 from grading_fixtures import minicourse as mc
 from grading_fixtures import round_two as R2
 from grading_fixtures import variants as V
+from grading_fixtures.decoders import decodings
 
 from eep596gan.grading import grade
 from eep596gan.grading.course import find_course
@@ -281,32 +281,6 @@ def test_the_reference_compiled_under_another_name_is_still_the_reference(torch_
                 "implementation") in _feedback(out, name, "mini_torch")
 
 
-def _decodings(text: str) -> list[str]:
-    """The page's text and everything it could decode to: hex, base64 (and zlib inside it),
-    rot13, reversed, one character per line, lists of byte values."""
-    import base64
-    import binascii
-    import codecs
-    import zlib
-
-    out = [text, codecs.encode(text, "rot13"), text[::-1], text.replace("\n", "")]
-    blobs = []
-    for run in re.findall(r"[0-9a-fA-F]{16,}", text):
-        with contextlib.suppress(ValueError):
-            blobs.append(bytes.fromhex(run[: len(run) // 2 * 2]))
-    for run in re.findall(r"[A-Za-z0-9+/=]{16,}", text):
-        with contextlib.suppress(binascii.Error, ValueError):
-            blobs.append(base64.b64decode(run + "=" * (-len(run) % 4)))
-    for run in re.findall(r"\[(?:\d{1,3}, ){8,}\d{1,3}\]", text):
-        with contextlib.suppress(ValueError):
-            blobs.append(bytes(int(n) for n in run[1:-1].split(", ")))
-    for blob in blobs:
-        with contextlib.suppress(zlib.error):
-            blobs.append(zlib.decompress(blob)) if blob[:1] == b"x" else None
-        out.append(blob.decode("latin-1"))
-    return out
-
-
 def test_feedback_carries_no_hidden_test_in_any_encoding(batch):
     """Right answers that print, display, raise, name a thread after or stash and later print
     the hidden tests they read at call time: their honest scores, and nothing of the hidden
@@ -317,7 +291,7 @@ def test_feedback_carries_no_hidden_test_in_any_encoding(batch):
     hidden = [V.HIDDEN_MARKER, "mse hidden tests", "np.testing.assert_allclose(mse(np.arange"]
     for name in names + ["leak-hidden"]:
         page = (out / "feedback" / name / "mini.html").read_text()
-        for decoded in _decodings(_text(page)) + _decodings(page):
+        for decoded in decodings(_text(page)) + decodings(page):
             for line in hidden:
                 assert line not in decoded, (name, line)
 
@@ -334,8 +308,8 @@ def test_the_decoder_finds_a_line_in_every_encoding_the_leaks_use():
                     base64.b64encode(zlib.compress(raw)).decode(), codecs.encode(line, "rot13"),
                     line[::-1], "\n".join(line), str(list(raw))):
         page = f"<pre>some output\n{encoded}\nmore</pre>"
-        assert any(V.HIDDEN_MARKER in d for d in _decodings(page)), encoded
-    assert not any(V.HIDDEN_MARKER in d for d in _decodings("<pre>deadbeef00 plain text</pre>"))
+        assert any(V.HIDDEN_MARKER in d for d in decodings(page)), encoded
+    assert not any(V.HIDDEN_MARKER in d for d in decodings("<pre>deadbeef00 plain text</pre>"))
 
 
 # ------------------------------------------------------------------------- 6: the sandbox

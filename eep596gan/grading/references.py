@@ -8,10 +8,9 @@ every top-level eep596gan function or class named like a graded function is one 
 The guard recognises a call by the file and qualified name of the code that runs (see
 _kernel_wrap.py), so aliases, copies and re-exports of one object are all the same to it, and
 by the code's print (`code_prints`), so the same source compiled under another file or function
-name is too. A
-declared name that its module only re-exports (`from .gan import d_step` in a package's
-`__init__.py`) is followed here to the module that defines it, so `eep596gan.train:d_step` and
-`eep596gan.train.gan:d_step` resolve to the same code.
+name is too. A declared name that its module only re-exports (`from .gan import d_step` in a
+package's `__init__.py`) is followed here to the module that defines it, so
+`eep596gan.train:d_step` and `eep596gan.train.gan:d_step` resolve to the same code.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+from functools import cache
 from pathlib import Path
 from types import CodeType
 
@@ -118,7 +118,7 @@ def reference_implementations(declared: list[str], graded: set[str]) -> list[tup
     return sorted(set(found + same_named(graded)))
 
 
-def code_prints(forbidden: list[tuple[str, str, str]]) -> list[tuple[tuple, str]]:
+def code_prints(forbidden) -> tuple[tuple[tuple, str], ...]:
     """(print, label) of every code object of each reference implementation (its methods and
     nested functions too), compiled here from its source file as the kernel would compile a copy.
 
@@ -127,6 +127,11 @@ def code_prints(forbidden: list[tuple[str, str, str]]) -> list[tuple[tuple, str]
     definition is compiled twice: in its module, and on its own (Python compiles `F.softplus(x)`
     differently when it can see that `F` was imported in the same source).
     """
+    return _code_prints(tuple(map(tuple, forbidden)))
+
+
+@cache  # once per grading process: every student's kernel gets the same prints
+def _code_prints(forbidden: tuple[tuple[str, str, str], ...]) -> tuple[tuple[tuple, str], ...]:
     from ._kernel_values import _code_print
 
     out = []
@@ -147,4 +152,4 @@ def code_prints(forbidden: list[tuple[str, str, str]]) -> list[tuple[tuple, str]
             stack += [c for c in code.co_consts if isinstance(c, CodeType)]
             if code.co_qualname == qual or code.co_qualname.startswith(qual + "."):
                 out.append((_code_print(code), label))
-    return sorted(set(out), key=repr)
+    return tuple(sorted(set(out), key=repr))

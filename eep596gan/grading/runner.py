@@ -138,7 +138,7 @@ class _Session:
             return GuardReport(), Execution()
         full = dict(self.boot_params, mode=mode, nonce=new_nonce(),
                     names_hash=self.boot["names_hash"], expect=self.boot["hashes"],
-                    forbidden=[list(f) for f in self.forbidden], prints=self.prints)
+                    forbidden=[list(f) for f in self.forbidden])
         full.update(params)
         nonce = new_nonce()
         # One request: the hooks are removed first (under a student's trace function the guard
@@ -198,7 +198,7 @@ class _Session:
         # graded functions) and builtins. A graded call must not rebind them.
         watch = sorted(reads - spec.defines)
         pre, pre_ex = self.guard("pre", restore=restore, pop=pop, wrap=sorted(reads & self.graded),
-                                 scan=not self.checked, watch=watch)
+                                 scan=not self.checked, watch=watch, prints=self.prints)
         if pre_ex.status in ("died", "timeout"):
             return pre_ex
         expected = {n: self.tracked[n] for n in restore}
