@@ -242,3 +242,70 @@ def test_visible_checks_fail_on_the_stubs_and_pass_on_the_solution(assignment, m
         else:
             assert all(line.startswith("FAIL") for line in checks), checks
             assert all(r[0] == 0 < r[1] for r in rows.values()), rows
+
+
+def _answer_definitions(source: str) -> dict[str, str]:
+    """name -> a print of each function or class a cell defines, at any depth: its AST with
+    every identifier and argument name replaced by its order of first use, docstrings left out
+    (so a renamed copy has the same print)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    out = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        body = [s for s in node.body if not (isinstance(s, ast.Expr)
+                                             and isinstance(s.value, ast.Constant)
+                                             and isinstance(s.value.value, str))]
+        if not body:
+            continue
+        names: dict[str, str] = {}
+        renamed = ast.parse(ast.unparse(ast.Module(body, [])))
+        for sub in ast.walk(renamed):
+            for field in ("id", "arg"):  # variables and arguments; attributes (.exp) stay
+                value = getattr(sub, field, None)
+                if isinstance(value, str):
+                    setattr(sub, field, names.setdefault(value, f"v{len(names)}"))
+        out[node.name] = ast.dump(renamed)
+    return out
+
+
+def test_lectures_hold_no_copy_ready_answer():
+    """No lecture defines a function or class named like a graded answer, or one whose body is a
+    graded answer's (up to renaming): the lectures call the library, the assignments ask for it."""
+    graded: dict[str, str] = {}
+    for assignment in ASSIGNMENTS:
+        for cell in _read(source_path(assignment)).cells:
+            if cell.cell_type == "code" and _nbgrader(cell).get("solution"):
+                answer = "\n".join(line for line in cell.source.splitlines()
+                                   if "### BEGIN SOLUTION" not in line
+                                   and "### END SOLUTION" not in line)
+                graded |= {f"{assignment}.{n}": p for n, p in _answer_definitions(answer).items()
+                           if not n.startswith("_")}
+    assert len(graded) >= 5, sorted(graded)
+    names = {key.split(".", 1)[1] for key in graded}
+    # a one-liner such as `return self.net(x)` is everyone's: only longer bodies count as copies
+    prints = {p: key for key, p in graded.items() if len(p) > 300}
+    found = []
+    for path in sorted((ROOT / "lectures").glob("*.ipynb")):
+        for i, cell in enumerate(_read(path).cells):
+            if cell.cell_type != "code":
+                continue
+            for name, p in _answer_definitions(cell.source).items():
+                if name in names or p in prints:
+                    found.append(f"{path.name} cell {i}: {name} ({prints.get(p, name)})")
+    assert not found, found
+
+
+def test_a_renamed_copy_has_the_print_of_its_original():
+    """The check above can fail: a copy with other names and a docstring prints the same, a changed
+    body does not."""
+    original = "def f(a, b):\n    c = a.exp() + b\n    return c.sum(dim=1)\n"
+    renamed = 'def g(x, y):\n    """Doc."""\n    z = x.exp() + y\n    return z.sum(dim=1)\n'
+    changed = "def f(a, b):\n    c = a.exp() - b\n    return c.sum(dim=1)\n"
+    assert _answer_definitions(original)["f"] == _answer_definitions(renamed)["g"]
+    assert _answer_definitions(original)["f"] != _answer_definitions(changed)["f"]

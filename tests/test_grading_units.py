@@ -522,7 +522,7 @@ def test_assignments_are_the_source_folders(tmp_path):
         (root / "solutions" / extra).mkdir()
     (root / "solutions" / "notes.txt").write_text("")
     course = Course(root)
-    assert course.assignments() == ["mini", "mini_torch"]
+    assert course.assignments() == ["mini", "mini_module", "mini_torch"]
     with pytest.raises(FileNotFoundError, match="no assignment 'nope'"):
         generate_release("nope", course)
 

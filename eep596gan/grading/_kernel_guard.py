@@ -189,11 +189,49 @@ def pre():
     forbidden = [tuple(f) for f in P["forbidden"]]
     check = _make_check(st.ipython) if P["wrap"] else None  # after the surface check
     prints = {tuple(fp): what for fp, what in P["prints"]}
+    registry = st.instrumented
+    shared = ([0], None)
+
+    def make(fn, label):
+        return _make_wrapper(fn, label, forbidden, st.violations, check, prints, P["watch"],
+                             shared)
+
+    torch = SYS.modules.get("torch")
+    if torch is not None:
+        module_class = torch.nn.Module
+
+        instructor = frozenset(P["instructor"])
+
+        def networks(net):
+            """Instrument the student's classes of a network and its submodules (at most 10000).
+
+            Classes the read-only and test cells define (the tests' own helpers, while they are
+            the notebook's binding of that name) are the instructor's: they stay as written.
+            """
+            def visit(klass):
+                name = klass.__name__
+                if not (name in instructor and ns.get(name) is klass):
+                    _instrument(klass, registry, make, library=False)
+
+            try:
+                count = 0
+                for m in module_class.modules(net):
+                    count += 1  # noqa: SIM113 (no enumerate among the guard's builtins)
+                    if count > 10_000:
+                        break
+                    visit(T(m))
+            except Exception:  # noqa: BLE001 (a half-built module: its class at least)
+                visit(T(net))
+
+        shared = (shared[0], networks)
     for name in P["wrap"]:
         fn = ns.get(name, st)
         if fn is st or not callable(fn) or getattr(fn, "__eep596gan_wrapper__", False):
             continue
-        ns[name] = _make_wrapper(fn, name, forbidden, st.violations, check, prints, P["watch"])
+        if issubclass(T(fn), T):  # a graded class: its methods are wrapped, the name stays
+            _instrument(fn, registry, make)
+            continue
+        ns[name] = make(fn, name)
         wrapped[name] = fn
     st.saved, st.wrapped = saved, wrapped
     report.update(state=_state_report(), ns=_ns_ids(P["restore"] + ["__builtins__"]),
@@ -208,6 +246,7 @@ def post():
     report["ipython"] = _ipy_changes(st.ipython, reset=True)
     violations = [list(v) for v in st.violations]
     del st.violations[:]
+    _uninstrument(st.instrumented)
     for name, fn in st.wrapped.items():
         if getattr(ns.get(name), "__eep596gan_wrapper__", False):
             ns[name] = fn

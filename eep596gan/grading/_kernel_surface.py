@@ -33,6 +33,7 @@ def _stash():
     if mod is None:
         mod = T(SYS)(STASH_KEY)
         mod.refs, mod.tracked, mod.saved, mod.wrapped, mod.violations = [], {}, {}, {}, []
+        mod.instrumented = {"classes": set(), "methods": []}  # graded classes' wrapped methods
         mod.streams = (SYS.stdout, SYS.stderr)
         mod.threads = set()
         mod.names = {}

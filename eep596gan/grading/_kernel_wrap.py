@@ -13,6 +13,12 @@ While a test runs, each function the student wrote and the test calls is wrapped
   subclass with `__torch_function__` or a float whose `__eq__` always agrees can lie), and so
   is any other object whose class is not the one its module and name point to;
 - the types of its arguments (and of their parameters, for modules) must not change.
+
+A graded *class* (an `nn.Module` the student writes) is not replaced: its methods are, and so
+are those of every class in its MRO that the notebook or the library wrote, while the test runs
+(`_instrument`), so `isinstance`, subclassing and `super()` keep working. A network a graded
+call returns or is given (a factory's result, `self` after `__init__`) is accepted whatever its
+class, once its module tree's classes are instrumented the same way.
 """
 
 # ruff: noqa: F821  (SYS, P and _kernel_guard.py's helpers are in the same namespace at run time)
@@ -81,7 +87,51 @@ def _make_check(ipython):
     return check
 
 
-def _make_wrapper(fn, label, forbidden, violations, check, prints, watch):
+def _own_code(klass, library=True):
+    """Whether a class is the notebook's (or, with `library`, eep596gan's): its methods get
+    wrapped."""
+    module = klass.__dict__.get("__module__")
+    if T(module) is str and (module == "__main__"
+                             or (library and module.split(".")[0] == "eep596gan")):
+        return True
+    for value in list((_dict_of(klass) or {}).values()):
+        f = getattr(value, "__func__", value)
+        code = getattr(f, "__code__", None)
+        if T(code).__name__ == "code" and _student_code(code):
+            return True
+    return False
+
+
+def _instrument(cls, registry, make, library=True):
+    """Wrap (with `make(fn, label)`) the methods of every class of cls's MRO that is its own.
+
+    A graded class's MRO includes eep596gan's classes (`library`: an alias or a subclass of a
+    reference implementation then calls it inside a wrapper); a network's does not.
+    `registry` is {"classes": set, "methods": [(class, name, original), ...]}: `_uninstrument`
+    puts the originals back after the test.
+    """
+    for klass in T.__getattribute__(cls, "__mro__"):
+        if klass in registry["classes"] or not _own_code(klass, library):
+            continue
+        registry["classes"].add(klass)
+        for attr, value in list((_dict_of(klass) or {}).items()):
+            kind = T(value)
+            f = value.__func__ if kind is staticmethod or kind is classmethod else value
+            if T(f) is not FUNC or getattr(f, "__eep596gan_wrapper__", False):
+                continue
+            new = make(f, _type_name(klass) + "." + attr)
+            T.__setattr__(klass, attr, new if f is value else kind(new))
+            registry["methods"].append((klass, attr, value))
+
+
+def _uninstrument(registry):
+    for klass, attr, value in registry["methods"][::-1]:
+        T.__setattr__(klass, attr, value)
+    registry["classes"].clear()
+    del registry["methods"][:]
+
+
+def _make_wrapper(fn, label, forbidden, violations, check, prints, watch, shared=None):
     """fn, profiled while it runs (calls into `forbidden` code are recorded), its result checked.
 
     A recorded call is a violation `(kind, label, what)`: kind "reference" (a call into the
@@ -96,6 +146,10 @@ def _make_wrapper(fn, label, forbidden, violations, check, prints, watch):
     torch = SYS.modules.get("torch")
     module_class = None if torch is None else torch.nn.Module
     parameter_class = None if torch is None else torch.nn.Parameter
+    # lazy modules' placeholders, which become Parameters at the first forward
+    lazy = () if torch is None else tuple(
+        getattr(torch.nn.parameter, n) for n in ("UninitializedParameter", "UninitializedBuffer")
+        if hasattr(torch.nn.parameter, n))
     seen_codes = {}  # id(code) -> (code, label of the reference it copies, or ""): kept alive
 
     setprofile, getprofile, tsetprofile = SYS.setprofile, SYS.getprofile, threading.setprofile
@@ -103,7 +157,9 @@ def _make_wrapper(fn, label, forbidden, violations, check, prints, watch):
     blocked_code = (threading.setprofile.__code__, threading.settrace.__code__)
     files = {path for path, _, _ in forbidden}
     ok, bases = _value_types()
-    depth = [0]
+    # shared by every wrapper of one test: (depth of graded calls, instrument a network's classes)
+    depth, networks = shared if shared is not None else ([0], None)
+    modules = None if networks is None or module_class is None else (module_class, networks)
     mine = []  # the wrapper's own code: its setprofile calls are not the student's
 
     def hook(frame, event, arg):
@@ -134,20 +190,28 @@ def _make_wrapper(fn, label, forbidden, violations, check, prints, watch):
         typed = []
         for a in list(args) + list(kwargs.values()):
             typed.append((a, T(a)))
-            if module_class is not None and isinstance(a, module_class):
-                for p in a.parameters():
-                    typed.append((p, T(p)))
+            if module_class is not None and issubclass(T(a), module_class):
+                typed += [(p, T(p)) for p in _parameters(a)]
         return typed
+
+    def _parameters(module):
+        """A module's parameters ([] while its __init__ has not set them up yet)."""
+        try:
+            return list(module_class.parameters(module))
+        except Exception:  # noqa: BLE001 (a half-built module: before nn.Module.__init__)
+            return []
 
     def changed_arguments(typed, args, kwargs):
         for obj, t in typed:
-            if T(obj) is not t:
+            if T(obj) is not t and not (t in lazy and T(obj) is parameter_class):
                 return "the type of an argument"
         for a in list(args) + list(kwargs.values()):
-            if module_class is not None and isinstance(a, module_class):
-                for p in a.parameters():
-                    if T(p) is not parameter_class:
+            if module_class is not None and issubclass(T(a), module_class):
+                for p in _parameters(a):
+                    if T(p) is not parameter_class and T(p) not in lazy:
                         return "a module's parameters into objects of another class"
+                if modules is not None:
+                    networks(a)  # e.g. self after __init__: its submodules' classes too
         return None
 
     def graded(*args, **kwargs):
@@ -185,7 +249,7 @@ def _make_wrapper(fn, label, forbidden, violations, check, prints, watch):
                 violations.append(("patched", label, changed))
                 raise ReferenceImplementationUsed(
                     label + " changed " + changed + " while it ran: a test cannot trust its checks")
-            _check_value(result, ok, bases, label, set(), [100_000])
+            _check_value(result, ok, bases, label, set(), [100_000], 0, modules)
         return result
 
     mine.append(graded.__code__)

@@ -51,6 +51,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_REF = re.compile(r"Cell In\s*\[(\d+)\]")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{7,}")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DUNDER = re.compile(r"__[a-z][a-z0-9_]*__")
 HIDDEN = "[hidden]"
 LATER_OUTPUTS = (
     "**Outputs are shown for the cells that ran before the first hidden test, not from here "
@@ -163,10 +164,11 @@ CHECK_WHATS = frozenset(["a torch function or dispatch mode", "sys.settrace",
 WATCHED = re.compile(r"the notebook's name (\w+) \(which the test reads\)")
 PROFILER_WHATS = frozenset(["setprofile", "settrace", "threading.setprofile",
                             "threading.settrace"])
+WHO = r"(\w+(?:\.\w+)?)"  # a graded function, or a graded class's method (Class.name)
 RULES = (  # (pattern of a guard text, method of _Wording that renders its slots)
-    (re.compile(r"(\w+) changed the interpreter's profiler or tracer \(([\w.]+)\)"), "_profiler"),
-    (re.compile(r"(\w+) calls ([\w.]+)" + re.escape(REF_TAIL)), "_reference"),
-    (re.compile(r"(\w+) changed (.+) while it ran"), "_patched"),
+    (re.compile(WHO + r" changed the interpreter's profiler or tracer \(([\w.]+)\)"), "_profiler"),
+    (re.compile(WHO + r" calls ([\w.]+)" + re.escape(REF_TAIL)), "_reference"),
+    (re.compile(WHO + r" changed (.+) while it ran"), "_patched"),
     (re.compile(r"(.+) was replaced or modified"), "_replaced"),
     (re.compile(r"(.+) was added, shadowing the original"), "_added"),
     (re.compile(r"IPython's (.+)" + re.escape(IPY_TAIL)), "_ipython"),
@@ -259,7 +261,7 @@ class _Wording:
     def _reference(self, who, what):
         if self._refs is None:
             self._refs = {label for _, _, label in self.source.reference_implementations()}
-        ok = who in self.graded and what in self._refs
+        ok = self._who(who) and what in self._refs
         return (f"{who} calls {what}{REF_TAIL}" if ok else None), REFERENCE
 
     def _patched(self, who, what):
@@ -272,13 +274,22 @@ class _Wording:
                      else "the notebook's names the test reads")
         else:
             shown = what if what in CHECK_WHATS else self._surface(what)
-        ok = who in self.graded and shown is not None
+        ok = self._who(who) and shown is not None
         return (f"{who} changed {shown} while it ran" if ok else None), PATCHED
 
     def _profiler(self, who, what):
-        ok = who in self.graded and what in PROFILER_WHATS
+        ok = self._who(who) and what in PROFILER_WHATS
         return (f"{who} changed the interpreter's profiler or tracer ({what})" if ok
                 else None), PROFILER
+
+    def _who(self, who: str) -> bool:
+        """A graded function, or a method `Class.name` of a graded class or of a class the
+        student's or the shown cells spell (a graded class's methods are wrapped one by one)."""
+        if who in self.graded:
+            return True
+        klass, dot, method = who.partition(".")
+        return bool(dot) and (klass in self.graded or klass in self.words) and (
+            method in self.words or DUNDER.fullmatch(method) is not None)
 
     def _visible(self) -> tuple[set[str], set[str]]:
         """(names the read-only cells and the visible tests bind, names the visible tests read)."""
@@ -299,9 +310,9 @@ class _Wording:
                 else None), RESTORE
 
     def _value(self, message: str) -> str:
-        m = re.match(r"GradedValueError: (\w+) returned (" + "|".join(VALUE_KINDS) + ")",
+        m = re.match(r"GradedValueError: ([\w.]+) returned (" + "|".join(VALUE_KINDS) + ")",
                      message)
-        if m is None or m.group(1) not in self.graded:
+        if m is None or not self._who(m.group(1)):
             return VALUE
         who, kind = m.groups()
         return self._name(f"{who} returned {kind}{VALUE_KINDS[kind]}", VALUE)

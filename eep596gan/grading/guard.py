@@ -227,7 +227,7 @@ def bootstrap_params(imported_packages: set[str]) -> dict:
     return {"mode": "bootstrap", "nonce": new_nonce(), "imports": imports, "surface": surface,
             "deep": [f"mod:{m}" for m in DEEP_MODULES], "ops": list(DISPATCH_OPS),
             "names_hash": {}, "expect": {}, "scan": True, "pop": [], "restore": [], "wrap": [],
-            "forbidden": [], "prints": [], "watch": [], "track": []}
+            "forbidden": [], "prints": [], "watch": [], "track": [], "instructor": []}
 
 
 class GuardReport(dict):

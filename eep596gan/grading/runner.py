@@ -33,8 +33,7 @@ from .references import code_prints
 from .source import BUILTIN_NAMES, SourceNotebook
 from .verdict import Outcome, Status, judge_test, notebook_status
 
-__all__ = ["RunOptions", "TestResult", "NotebookResult", "run_notebook", "partial_score",
-           "finish"]
+__all__ = ["RunOptions", "TestResult", "NotebookResult", "run_notebook", "partial_score", "finish"]
 
 BOOT_TIMEOUT = 120.0  # seconds; the bootstrap imports torch
 GUARD_TIMEOUT = 30.0  # seconds for a guard request (they take about 0.1 s)
@@ -197,8 +196,9 @@ class _Session:
         # Names the test reads and does not bind itself: the notebook's (helpers, modules, the
         # graded functions) and builtins. A graded call must not rebind them.
         watch = sorted(reads - spec.defines)
-        pre, pre_ex = self.guard("pre", restore=restore, pop=pop, wrap=sorted(reads & self.graded),
-                                 scan=not self.checked, watch=watch, prints=self.prints)
+        pre, pre_ex = self.guard("pre", restore=restore, pop=pop, watch=watch, prints=self.prints,
+                                 wrap=sorted(reads & self.graded), scan=not self.checked,
+                                 instructor=sorted(self.protected))
         if pre_ex.status in ("died", "timeout"):
             return pre_ex
         expected = {n: self.tracked[n] for n in restore}

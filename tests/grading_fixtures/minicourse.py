@@ -9,6 +9,10 @@ Two assignments, laid out like the real course (solutions/ -> assignments/):
   legitimately uses eep596gan.losses.generator_loss_nonsaturating from a read-only import cell;
   tests worth 2 + 1 = 3 points, checked with torch.testing.assert_close, torch.allclose,
   tensor comparisons and .item().
+- `mini_module`: a graded class, `Critic(d)` (an `nn.Module`: logits (m, 1), affine in x, 5
+  parameters for d = 4), and `zero_init(module)`, applied with `module.apply`; tests worth
+  2 + 1 = 3 points. Its reference implementation is the library's MLPDiscriminator (with
+  `hidden=()` it is that linear critic), declared in the notebook's metadata.
 Every hidden test region holds the marker HIDDEN_MARKER, which feedback must never show.
 """
 
@@ -103,8 +107,52 @@ torch.testing.assert_close(scaled_ns_loss(logits, 3.0), 1.5 * F.softplus(-logits
 ### END HIDDEN TESTS'''
 
 
+CRITIC = '''class Critic(nn.Module):
+    """A linear critic: logits (m, 1) of inputs (m, d)."""
+
+    def __init__(self, d):
+        ### BEGIN SOLUTION
+        super().__init__()
+        self.linear = nn.Linear(d, 1)
+        ### END SOLUTION
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        return self.linear(x)
+        ### END SOLUTION
+
+
+def zero_init(module):
+    """Set a linear layer's weight and bias to 0 (for module.apply)."""
+    ### BEGIN SOLUTION
+    if isinstance(module, nn.Linear):
+        nn.init.zeros_(module.weight)
+        nn.init.zeros_(module.bias)
+    ### END SOLUTION'''
+TEST_CRITIC = f'''# Critic: visible test
+assert tuple(Critic(3)(torch.zeros(5, 3)).shape) == (5, 1)
+### BEGIN HIDDEN TESTS
+# {HIDDEN_MARKER}: Critic hidden tests
+torch.manual_seed(1)
+critic = Critic(4)
+x, origin = torch.randn(6, 4), torch.zeros(1, 4)
+out = critic(x)
+assert out.shape == (6, 1)
+assert torch.allclose(critic(2 * x) - critic(origin), 2 * (out - critic(origin)), atol=1e-5)
+assert torch.equal((out - critic(origin)).abs().sum() > 1e-4, torch.tensor(True))  # not constant
+assert sum(p.numel() for p in critic.parameters()) == 5
+### END HIDDEN TESTS'''
+TEST_ZERO = f'''### BEGIN HIDDEN TESTS
+# {HIDDEN_MARKER}: zero_init hidden tests
+critic = Critic(3)
+critic(torch.ones(1, 3))  # (a lazy layer gets its parameters here)
+critic.apply(zero_init)
+assert torch.equal(critic(torch.randn(4, 3)), torch.zeros(4, 1))
+### END HIDDEN TESTS'''
+
+
 def source_notebooks() -> dict[str, nbformat.NotebookNode]:
-    """The two source notebooks, keyed by assignment."""
+    """The three source notebooks, keyed by assignment."""
     mini = new_notebook(cells=[
         _md("# Mini assignment", grade_id="intro", locked=True),
         _code("import math\n\nimport numpy as np", grade_id="imports", locked=True),
@@ -124,10 +172,18 @@ def source_notebooks() -> dict[str, nbformat.NotebookNode]:
         _code(SCALED, grade_id="answer_scaled", solution=True),
         _code(TEST_SCALED, grade_id="test_scaled", grade=True, locked=True, points=1),
     ])
-    for nb in (mini, mini_torch):
+    mini_module = new_notebook(cells=[
+        _code("import torch\nfrom torch import nn\n\n"
+              "from eep596gan.models.gan import MLPDiscriminator", grade_id="setup", locked=True),
+        _code(CRITIC, grade_id="answer_critic", solution=True),
+        _code(TEST_CRITIC, grade_id="test_critic", grade=True, locked=True, points=2),
+        _code(TEST_ZERO, grade_id="test_zero_init", grade=True, locked=True, points=1),
+    ])
+    mini_module.metadata["eep596gan"] = {"reference": ["eep596gan.models.gan:MLPDiscriminator"]}
+    for nb in (mini, mini_torch, mini_module):
         nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
                                      "name": "python3"}
-    return {"mini": mini, "mini_torch": mini_torch}
+    return {"mini": mini, "mini_torch": mini_torch, "mini_module": mini_module}
 
 
 def build_course(root: Path) -> Path:
@@ -160,7 +216,7 @@ def student_notebook(assignment: str, answers: dict[str, str] | None = None,
     """A student's notebook: the source without hidden tests, answers replaced by `answers`.
 
     Args:
-        assignment: "mini" or "mini_torch".
+        assignment: "mini", "mini_torch" or "mini_module".
         answers: grade_id -> the source of that answer cell (others keep the solution).
         release: start from the untouched release (every answer a stub).
     """
