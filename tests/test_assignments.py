@@ -286,7 +286,7 @@ def test_lectures_hold_no_copy_ready_answer():
                                    and "### END SOLUTION" not in line)
                 graded |= {f"{assignment}.{n}": p for n, p in _answer_definitions(answer).items()
                            if not n.startswith("_")}
-    assert len(graded) >= 5, sorted(graded)
+    assert len(graded) >= 12, sorted(graded)
     names = {key.split(".", 1)[1] for key in graded}
     # a one-liner such as `return self.net(x)` is everyone's: only longer bodies count as copies
     prints = {p: key for key, p in graded.items() if len(p) > 300}
@@ -309,3 +309,24 @@ def test_a_renamed_copy_has_the_print_of_its_original():
     changed = "def f(a, b):\n    c = a.exp() - b\n    return c.sum(dim=1)\n"
     assert _answer_definitions(original)["f"] == _answer_definitions(renamed)["g"]
     assert _answer_definitions(original)["f"] != _answer_definitions(changed)["f"]
+
+
+README_ROW = re.compile(r"^\| \[`(\w+)\.ipynb`\]\(assignments/\1/\1\.ipynb\) \| [\d-]+ \| "
+                        r"(.+?) \| "
+                        r"(\d+) autograded \+ (\d+) written \| \[!\[Open in Colab\]"
+                        r"\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]"
+                        r"\(https://colab\.research\.google\.com/github/uw-eep596/eep596gan/blob/"
+                        r"main/assignments/\1/\1\.ipynb\) \|$", re.M)
+
+
+def test_readme_lists_every_assignment_with_its_points():
+    """The README's assignment table: one row per assignment (in the lectures' order), with what it
+    grades, its autograded and written points as the source notebook has them, and a Colab badge
+    of its release."""
+    rows = README_ROW.findall((ROOT / "README.md").read_text())
+    assert sorted(name for name, *_ in rows) == sorted(ASSIGNMENTS), rows
+    for name, what, auto, manual in rows:
+        graded = [_nbgrader(c) for c in _read(source_path(name)).cells if _nbgrader(c).get("grade")]
+        assert int(auto) == sum(m["points"] for m in graded if not m.get("solution")), name
+        assert int(manual) == sum(m["points"] for m in graded if m.get("solution")), name
+        assert len(what) > 20, f"{name}: say what it grades"

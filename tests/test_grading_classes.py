@@ -221,3 +221,51 @@ _critic = Critic(3)
     result = run_notebook(source, nb, RunOptions(timeout=30))
     assert [(t.grade_id, t.score) for t in result.tests] == [
         ("test_critic", 2.0), ("test_zero_init", 1.0), ("test_put_back", 1.0)]
+
+
+# A test cell that records, with its own torch function mode, what the graded network calls
+# (the dcgan assignment's kind of check); and a forward that leaves a mode of its own pushed.
+MODE_TEST = '''from torch.overrides import TorchFunctionMode
+
+
+class _Record(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+critic = Critic(3)
+with _Record() as rec:
+    out = critic(torch.zeros(2, 3))
+assert "linear" in rec.calls, rec.calls
+'''
+LEAVES_A_MODE = '''from torch.overrides import TorchFunctionMode as _Mode
+
+
+class _Sticky(_Mode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+''' + LINEAR.replace("return self.linear(x)", "_Sticky().__enter__()\n"
+                     "        return self.linear(x)") + ZERO
+
+
+@pytest.mark.parametrize(("answer", "score", "status"), [(mc.CRITIC, 1, "graded"),
+                                                        (LEAVES_A_MODE, 0, "tampered")])
+def test_a_mode_the_test_pushes_is_not_the_students(tmp_path, answer, score, status):
+    course = mc.build_course(tmp_path / "course")
+    path = course / "solutions" / "mini_module" / "mini_module.ipynb"
+    source = SourceNotebook.read(path, "mini_module")
+    probe = mc._code(MODE_TEST, grade_id="test_mode", grade=True, locked=True, points=1)
+    source.nb.cells.append(probe)
+    source = SourceNotebook.parse(source.nb, path, "mini_module")
+    nb = _notebook(answer)
+    nb.cells.append(probe)
+    result = run_notebook(source, nb, RunOptions(timeout=60))
+    test = {t.grade_id: t for t in result.tests}["test_mode"]
+    assert (test.score, result.status.value) == (score, status), test.message

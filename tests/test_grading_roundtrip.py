@@ -25,6 +25,8 @@ from submissions import (
 
 from eep596gan.grading import grade
 
+ONE_GROUP_PER_TEST = True  # minutes per assignment: each its own xdist group (tests/conftest.py)
+
 
 @pytest.mark.parametrize("assignment", sorted(VARIANTS))
 def test_every_submission_gets_the_points_it_deserves(assignment, tmp_path):

@@ -57,15 +57,22 @@ def _make_check(ipython):
         if key.startswith("cls:") or key in ("shell", "kernel"):
             lens.append((d, len(d), _label(key) + " (a new attribute)"))
     torch = SYS.modules.get("torch")
-    modes = None
+    stacks = None
     if torch is not None:
         c = torch._C
-        modes = (c._len_torch_function_stack, c._len_torch_dispatch_stack)
+
+        def stacks():
+            """The torch function and dispatch modes on their stacks, by identity."""
+            return (tuple(id(c._get_function_stack_at(i))
+                          for i in range(c._len_torch_function_stack())),
+                    tuple(id(c._get_dispatch_stack_at(i))
+                          for i in range(c._len_torch_dispatch_stack())))
     gettrace = SYS.gettrace
     missing = snap
     changes = _ipy_changes
 
-    def check():
+    def check(modes_before=((), ())):
+        """What changed (None: nothing); modes the test itself pushed before the call stay."""
         for d, n, v, what in snap:
             if d.get(n, missing) is not v:
                 return what
@@ -75,7 +82,7 @@ def _make_check(ipython):
         for d, size, what in lens:
             if len(d) != size:
                 return what
-        if modes is not None and (modes[0]() or modes[1]()):
+        if stacks is not None and stacks() != modes_before:
             return "a torch function or dispatch mode"
         if gettrace() is not None:
             return "sys.settrace"
@@ -84,6 +91,7 @@ def _make_check(ipython):
             return "IPython's " + changed[0]
         return None
 
+    check.stacks = stacks if stacks is not None else (lambda: ((), ()))
     return check
 
 
@@ -219,6 +227,7 @@ def _make_wrapper(fn, label, forbidden, violations, check, prints, watch, shared
         if outer:
             names = [(n, ns.get(n, seen_codes)) for n in watch]
             typed = arguments(args, kwargs)
+            modes = check.stacks()  # a test may run the graded call inside its own mode
             prev, prev_t = getprofile(), threading._profile_hook
             setprofile(hook)
             tsetprofile(hook)
@@ -239,7 +248,7 @@ def _make_wrapper(fn, label, forbidden, violations, check, prints, watch, shared
                     raise ReferenceImplementationUsed(
                         who + " changed the interpreter's profiler or tracer (" + what + ")")
         if outer:
-            changed = check()
+            changed = check(modes)
             for n, v in names:
                 if changed is None and ns.get(n, seen_codes) is not v:
                     changed = "the notebook's name " + n + " (which the test reads)"
