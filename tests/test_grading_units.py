@@ -326,7 +326,8 @@ def test_statuses_over_several_notebooks_are_joined_once_in_order():
     assert [s.value for s in S] == [
         "graded", "timeout", "kernel-died", "tampered", "uses-reference", "empty-file",
         "invalid-notebook", "wrong-assignment", "wrong-file-name", "missing-notebook",
-        "grader-error"]
+        "grader-error", "matched-without-metadata"]
+    assert join_statuses([S.GRADED, S.MATCHED]) == "matched-without-metadata"
 
 
 # ------------------------------------------------------------------- partial scoring

@@ -19,6 +19,15 @@ from pathlib import Path
 from ..paths import cache_dir, data_dir
 from .course import Course, find_course, generate_release
 from .kernel import KernelOptions
+from .lms import (
+    COLUMNS,
+    add_lms_columns,
+    check_penalty,
+    previous_rows,
+    read_roster,
+    select,
+    with_roster,
+)
 from .references import resolve
 from .runner import RunOptions
 from .sandbox import PACKAGE, hidden_paths, package_repo, sandbox_available, warn_unsandboxed
@@ -29,7 +38,6 @@ from .verdict import Status
 
 __all__ = ["grade", "add_arguments", "run", "COLUMNS"]
 
-COLUMNS = ("student_id", "assignment", "code_score", "max_code_score", "status")
 DEFAULT_TIMEOUT = 120
 
 
@@ -71,7 +79,8 @@ def _kept_under_tmp(course: Course) -> tuple[str, ...]:
 def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLike, *,
           course: str | os.PathLike | None = None, jobs: int = 2,
           timeout: int = DEFAULT_TIMEOUT, progress: bool = True,
-          sandbox: bool = True, preflight: bool = True) -> list[dict]:
+          sandbox: bool = True, preflight: bool = True, late_penalty: float = 0.0,
+          roster: str | os.PathLike | None = None, only: list[str] | None = None) -> list[dict]:
     """Autograde every student's submission of an assignment.
 
     Submissions (a folder, or a .zip of one as an LMS exports it, optionally under one
@@ -96,19 +105,28 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
         progress: show a progress bar.
         sandbox: run kernels in the namespace sandbox when the machine supports it.
         preflight: first grade the source notebook itself and stop unless it scores full marks.
+        late_penalty: fraction of the total taken off a late submission (Canvas's LATE_).
+        roster: Canvas's gradebook export: also write `canvas_import.csv` (see lms.py).
+        only: grade these students again and merge their rows into the existing grades.csv
+            (everyone else's rows and feedback are kept).
     Returns:
         One dict per student with the keys of grades.csv (`COLUMNS`); scores are floats.
         status: graded | timeout (a cell was stopped) | kernel-died | tampered (checking
         functions were patched: those tests score 0) | uses-reference (a graded function called
         the library's version of itself) | empty-file | invalid-notebook | wrong-assignment |
-        wrong-file-name | missing-notebook | grader-error; "+"-joined for several notebooks.
+        wrong-file-name | missing-notebook | grader-error | matched-without-metadata (answers found
+        by content: their nbgrader metadata was lost); "+"-joined for several notebooks;
+        missing (a roster student with no submission).
     """
+    check_penalty(late_penalty)  # bad options fail now, not after the batch
+    table = read_roster(roster) if roster is not None else None
     course_obj = find_course(course)
     sources = course_obj.source_notebooks(assignment)
     _warn_unresolved(sources)
     if not (course_obj.release_dir / assignment).is_dir():
         generate_release(assignment, course_obj)
     out = Path(out).resolve()
+    previous = previous_rows(out, assignment) if only else []
     out.mkdir(parents=True, exist_ok=True)
     sub_path = Path(submissions).resolve()
     if not sub_path.exists():
@@ -120,7 +138,7 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
             if sub_path.suffix.lower() != ".zip":
                 raise ValueError(f"{sub_path} is a file but not a .zip: pass a folder or a .zip")
             root = extract_zip(sub_path, tmp / "submissions")
-        students = collect(root, [s.name for s in sources])
+        students = select(collect(root, [s.name for s in sources]), only)
         use_sandbox = sandbox and sandbox_available()[0]
         if not use_sandbox:
             print(warn_unsandboxed(), file=sys.stderr)
@@ -143,12 +161,18 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
     for r in rows:
         r["max_code_score"] = top  # the source's maximum, also for rows the grader failed on
     timings = [(r["student_id"], *r.pop("_timing", ("", 0.0, 0.0))) for r in rows]
+    add_lms_columns(rows, students, late_penalty)
+    regraded = {r["student_id"] for r in rows}
+    rows = sorted([r for r in previous if r["student_id"] not in regraded] + rows,
+                  key=lambda r: r["student_id"])
+    if table is not None:
+        rows = with_roster(rows, table, out, assignment, top, late_penalty)
     csv_path = out / "grades.csv"
     with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows({**r, "code_score": _fmt(r["code_score"]),
-                          "max_code_score": _fmt(r["max_code_score"])} for r in rows)
+        writer.writerows({k: _fmt(v) if isinstance(v, float) else v for k, v in r.items()}
+                         for r in rows)
     with open(out / "timings.csv", "w", newline="") as f:  # which worker graded whom, and when
         writer = csv.writer(f)
         writer.writerow(("student_id", "worker", "start", "seconds"))
@@ -206,7 +230,7 @@ def _run_all(job: Job, students: list[Submission], jobs: int, progress: bool) ->
 def _summary(rows: list[dict], csv_path: Path, seconds: float, jobs: int, sandboxed: bool) -> None:
     counts = Counter(r["status"] for r in rows)
     scores = [float(r["code_score"]) for r in rows]
-    top = _fmt(rows[0]["max_code_score"]) if rows else "?"
+    top = _fmt(float(rows[0]["max_code_score"])) if rows else "?"
     print(f"\n{'status':<24}{'students':>9}")
     for status, n in counts.most_common():
         print(f"{status:<24}{n:>9}")
@@ -235,10 +259,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"seconds per cell before it is interrupted (default "
                         f"{DEFAULT_TIMEOUT})")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--late-penalty", type=float, default=0.0, metavar="FRACTION",
+                        help="take this fraction of the total off late submissions (Canvas's "
+                        "LATE_ marker), e.g. 0.1 = 10%% off; default 0")
+    parser.add_argument("--roster", help="Canvas's gradebook export (.csv): also write "
+                        "canvas_import.csv for Canvas's gradebook import")
+    parser.add_argument("--only", nargs="+", metavar="STUDENT",
+                        help="grade these students again and merge them into --out's grades.csv")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `eep596gan grade` from parsed arguments; returns the exit status."""
     grade(args.assignment, args.submissions, args.out, course=args.course, jobs=args.jobs,
-          timeout=args.timeout, progress=not getattr(args, "no_progress", False))
+          timeout=args.timeout, progress=not getattr(args, "no_progress", False),
+          late_penalty=args.late_penalty, roster=args.roster, only=args.only)
     return 0

@@ -96,7 +96,9 @@ def grade_student(job: Job, sub: Submission) -> dict:
                 status, detail = Status.GRADER_ERROR, f"the grader failed: {err}"
             else:
                 score += result.score
-                statuses.append(result.status)
+                lost = any(p.matched for p in result.cells)
+                statuses.append(Status.MATCHED if lost and result.status is Status.GRADED
+                                else result.status)
                 continue
         statuses.append(status)
         page.write_text(problem_html(sub.student_id, job.assignment, source.name, status.value,

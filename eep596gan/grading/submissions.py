@@ -22,13 +22,14 @@ import nbformat
 
 from .verdict import Status
 
-__all__ = ["Submission", "collect", "load_notebook", "extract_zip", "parse_flat"]
+__all__ = ["Submission", "LMSFile", "collect", "load_notebook", "extract_zip", "parse_flat",
+           "lms_file"]
 
 MAX_NOTEBOOK_MB = 100
 MAX_ZIP_MB = 4096
 IGNORED = ("__MACOSX", ".ipynb_checkpoints", ".DS_Store")
 RESUBMISSION = re.compile(r"^(?P<stem>.*?)(?:-(?P<n>\d+))?$")
-CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?:LATE_)?\d+_(?P<order>\d+)_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?P<late>LATE_)?(?P<uid>\d+)_(?P<order>\d+)_(?P<file>.+)$")
 
 
 @dataclass
@@ -38,6 +39,24 @@ class Submission:
     student_id: str
     files: dict[str, Path] = field(default_factory=dict)  # notebook name -> file
     others: list[Path] = field(default_factory=list)  # .ipynb files with other names
+    lms: LMSFile | None = None  # the LMS's ids of the file graded, from its name (Canvas)
+
+
+@dataclass(frozen=True)
+class LMSFile:
+    """What an LMS download's file name says: `<slug>_[LATE_]<user id>_<submission id>_<file>`."""
+
+    user_id: str  # Canvas's user id: the "ID" column of its gradebook export
+    submission_id: str
+    late: bool  # Canvas's LATE_ marker: submitted after the due date
+
+
+def lms_file(filename: str) -> LMSFile | None:
+    """The LMS ids in a Canvas bulk-download file name, or None for any other name."""
+    m = CANVAS.match(filename)
+    if m is None:
+        return None
+    return LMSFile(m.group("uid"), m.group("order"), m.group("late") is not None)
 
 
 def _safe_id(text: str) -> str:
@@ -158,6 +177,11 @@ def collect(root: Path, names: list[str]) -> list[Submission]:
             elif rank >= flat_rank.get((sub.student_id, name), (-1, -1)):
                 flat_rank[(sub.student_id, name)] = rank
                 sub.files[name] = entry
+    for sub in students.values():  # the ids of the graded file (late if any graded one is)
+        found = [f for f in map(lms_file, (p.name for p in sub.files.values())) if f]
+        if found:
+            last = max(found, key=lambda f: int(f.submission_id))
+            sub.lms = LMSFile(last.user_id, last.submission_id, any(f.late for f in found))
     return [students[k] for k in sorted(students)]
 
 

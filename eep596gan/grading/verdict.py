@@ -64,6 +64,9 @@ class Status(enum.Enum):
     WRONG_FILE_NAME = "wrong-file-name"
     MISSING_NOTEBOOK = "missing-notebook"
     GRADER_ERROR = "grader-error"
+    # graded in full, but answer cells had lost their nbgrader metadata: matched by content or
+    # position (assemble.py); a TA may want to look at the notebook
+    MATCHED = "matched-without-metadata"
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,7 @@ def mini_variants(other_torch_nb) -> list[Variant]:
         Variant("test-no-metadata", edited(wrong_mse, "test_mse", _strip_meta), 3, "graded"),
         Variant("test-duplicated", _duplicated(wrong_mse), 3, "graded"),
         Variant("reordered", _reordered(ok), 5, "graded"),
-        Variant("answer-no-metadata", _metadata_free_answer(), 5, "graded"),
+        Variant("answer-no-metadata", _metadata_free_answer(), 5, "matched-without-metadata"),
         # 3. points raised, cells unlocked, a read-only cell edited
         Variant("points-raised", _raise_points(ok), 5, "graded"),
         Variant("test-unlocked", edited(wrong_mse, "test_mse", _unlock), 3, "graded"),
