@@ -178,6 +178,37 @@ def visible_check(part, what, expected, compute, ok):
 '''
 
 
+SETUP_DEVICE = '''
+device = get_device()
+# graded or tested: several small kernels share a few cores, one thread each is fastest
+if quick_mode():
+    torch.set_num_threads(1)
+print(f"device: {device}; quick mode: {quick_mode()}")
+'''
+
+
+def setup(imports: str, cell_id: str = "setup") -> dict:
+    """The read-only setup cell: `imports` (which must bring in torch, get_device and
+    quick_mode), the device, one thread per kernel in quick mode, and the visible checks'
+    helper (VISIBLE_SETUP)."""
+    return locked(cell_id, _src(imports) + "\n" + SETUP_DEVICE + VISIBLE_SETUP)
+
+
+QUIETLY = '''
+def quietly(fn, *args, **kwargs):
+    """Call fn(*args, **kwargs) with its warnings and printed output captured."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+'''
+
+
+def test_helpers(extra: str = "", cell_id: str = "test-helpers") -> dict:
+    """The read-only cell of helpers the test cells use: `quietly`, then `extra` (dedented)."""
+    return locked(cell_id, QUIETLY + ("\n\n" + _src(extra) if extra.strip() else ""))
+
+
 def visible(cell_id: str, part: str, text: str) -> dict:
     """A read-only cell of visible checks (not graded) of one part, right after its answer cell.
 

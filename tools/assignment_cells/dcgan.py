@@ -24,14 +24,15 @@ and `forward` are replaced with setattr and put back in `finally`.
 import textwrap
 
 from ._cells import (
-    VISIBLE_SETUP,
     answer,
     before_you_submit,
     colab_install,
     hidden,
     locked,
     markdown,
+    setup,
     test,
+    test_helpers,
     visible,
     visible_summary,
     written,
@@ -686,7 +687,7 @@ CELLS = [
         in Colab (elsewhere it does nothing), the second is the setup.
         """),
     colab_install(),
-    locked("setup", textwrap.dedent("""
+    setup("""
         import contextlib
         import copy
         import io
@@ -705,13 +706,7 @@ CELLS = [
         from eep596gan.models import MLPDiscriminator, MLPGenerator
         from eep596gan.train import GANTrainer
         from eep596gan.viz import image_grid, plot_2d, plot_losses
-
-        device = get_device()
-        # graded or tested: several small kernels share a few cores, one thread each is fastest
-        if quick_mode():
-            torch.set_num_threads(1)
-        print(f"device: {device}; quick mode: {quick_mode()}")
-        """) + VISIBLE_SETUP),
+        """),
     markdown("about-tests", """
         The test cells below check your answers. Each is worth points; most of their checks are
         hidden and run when your notebook is graded, so passing the visible ones is a start, not a
@@ -724,15 +719,7 @@ CELLS = [
         `quietly`, which captures warnings and printed output: nbgrader gives 0 points to a test
         cell that writes to stderr.
         """),
-    locked("test-helpers", """
-        def quietly(fn, *args, **kwargs):
-            \"\"\"Call fn(*args, **kwargs) with its warnings and printed output captured.\"\"\"
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
-                    contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
-                return fn(*args, **kwargs)
-
-
+    test_helpers("""
         def count_parameters(net):
             \"\"\"The number of parameters of a network.\"\"\"
             return sum(p.numel() for p in net.parameters())

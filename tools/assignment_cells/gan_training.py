@@ -12,7 +12,6 @@ points. Every hidden block is self-contained, like in gan_losses.
 import textwrap
 
 from ._cells import (
-    VISIBLE_SETUP,
     answer,
     before_you_submit,
     colab_install,
@@ -20,7 +19,9 @@ from ._cells import (
     isolated,
     locked,
     markdown,
+    setup,
     test,
+    test_helpers,
     visible,
     visible_summary,
     written,
@@ -382,7 +383,7 @@ CELLS = [
         the setup.
         """),
     colab_install(),
-    locked("setup", textwrap.dedent("""
+    setup("""
         import contextlib
         import io
         import math
@@ -400,13 +401,7 @@ CELLS = [
         )
         from eep596gan.models import MLPDiscriminator, MLPGenerator
         from eep596gan.viz import image_grid, plot_2d, plot_losses
-
-        device = get_device()
-        # graded or tested: several small kernels share a few cores, one thread each is fastest
-        if quick_mode():
-            torch.set_num_threads(1)
-        print(f"device: {device}; quick mode: {quick_mode()}")
-        """) + VISIBLE_SETUP),
+        """),
     markdown("spec", """
         ## Your task: `train_gan`
 
@@ -479,15 +474,7 @@ CELLS = [
         and check the history. They run your function through `quietly`, which captures warnings and
         printed output (nbgrader gives 0 points to a test cell that writes to stderr).
         """),
-    locked("test-helpers", '''
-        def quietly(fn, *args, **kwargs):
-            """Call fn(*args, **kwargs) with its warnings and printed output captured."""
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
-                    contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
-                return fn(*args, **kwargs)
-
-
+    test_helpers('''
         def make_tiny_gan(seed=0, lr=0.05):
             """A tiny G and D on 2-D points (float64), their SGD optimizers and two seeded
             samplers."""

@@ -18,7 +18,6 @@ Longer than 300 lines: it is one notebook, cells in order, like the other assign
 import textwrap
 
 from ._cells import (
-    VISIBLE_SETUP,
     answer,
     before_you_submit,
     colab_install,
@@ -26,7 +25,9 @@ from ._cells import (
     isolated,
     locked,
     markdown,
+    setup,
     test,
+    test_helpers,
     visible,
     visible_summary,
     written,
@@ -766,7 +767,7 @@ CELLS = [
         course library in Colab (elsewhere it does nothing), the second is the setup.
         """),
     colab_install(),
-    locked("setup", textwrap.dedent("""
+    setup("""
         import contextlib
         import io
         import math
@@ -780,13 +781,7 @@ CELLS = [
         from eep596gan.device import get_device, pick, quick_mode, seed_everything
         from eep596gan.models import VAE, MaskedLinear, binarize, gaussian_mle
         from eep596gan.viz import image_grid
-
-        device = get_device()
-        # graded or tested: several small kernels share a few cores, one thread each is fastest
-        if quick_mode():
-            torch.set_num_threads(1)
-        print(f"device: {device}; quick mode: {quick_mode()}")
-        """) + VISIBLE_SETUP),
+        """),
     markdown("about-tests", """
         The test cells below check your answers. Each is worth points; most of their checks are
         hidden and run when your notebook is graded, so passing the visible ones is a start, not a
@@ -795,14 +790,7 @@ CELLS = [
         and printed output: nbgrader gives 0 points to a test cell that writes to stderr, and a
         warning of yours should not cost you points.
         """),
-    locked("test-helpers", """
-        def quietly(fn, *args, **kwargs):
-            \"\"\"Call fn(*args, **kwargs) with its warnings and printed output captured.\"\"\"
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \\
-                    contextlib.redirect_stderr(io.StringIO()):
-                warnings.simplefilter("ignore")
-                return fn(*args, **kwargs)
-        """),
+    test_helpers(),
     # ------------------------------------------------------------------ Part 1
     markdown("part1", r"""
         ## Part 1: the log-likelihood of a Gaussian mixture
