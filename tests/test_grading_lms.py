@@ -48,6 +48,15 @@ def test_canvas_names_give_the_ids_and_the_late_marker(tmp_path):
     assert subs["doejane"].lms == LMSFile("101", "5001", False)
 
 
+def test_a_student_folder_named_like_canvas_files_gives_the_ids(tmp_path):
+    for name in ("doejane_LATE_101_5001/mini.ipynb", "alice/mini.ipynb", "bob_2/mini.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text("{}")
+    subs = {s.student_id: s.lms for s in collect(tmp_path, ["mini"])}
+    assert subs == {"doejane_LATE_101_5001": LMSFile("101", "5001", True), "alice": None,
+                    "bob_2": None}
+
+
 def _read(path: Path) -> list[list[str]]:
     with open(path, newline="") as f:
         return list(csv.reader(f))
@@ -77,11 +86,12 @@ def test_grades_keep_the_lms_ids_the_late_marker_and_the_penalty(graded):
     got = {sid: (r["lms_user_id"], r["lms_submission_id"], r["late"], r["raw_total"],
                  r["penalty"], r["total"], r["max_total"], r["status"]) for sid, r in rows.items()}
     assert got == {
-        "doejane": ("101", "5001", "no", "5", "0", "5", "5", "graded"),
-        "roefrank": ("102", "5002", "yes", "5", "0.5", "4.5", "5", "graded"),
-        "smithann": ("103", "5010", "yes", "5", "0.5", "4.5", "5", "graded"),
-        "strayone": ("999", "5004", "no", "5", "0", "5", "5", "graded"),
-        "canvas-104": ("104", "", "no", "0", "0", "0", "5", "missing"),
+        # max_total: 5 autograded + 1 written point (blank until a TA grades it)
+        "doejane": ("101", "5001", "no", "5", "0", "5", "6", "graded"),
+        "roefrank": ("102", "5002", "yes", "5", "0.5", "4.5", "6", "graded"),
+        "smithann": ("103", "5010", "yes", "5", "0.5", "4.5", "6", "graded"),
+        "strayone": ("999", "5004", "no", "5", "0", "5", "6", "graded"),
+        "canvas-104": ("104", "", "no", "0", "0", "0", "6", "missing"),
     }
 
 
@@ -89,7 +99,7 @@ def test_canvas_import_file_has_the_rosters_columns_and_the_assignments(graded):
     base, _ = graded
     assert _read(base / "out" / "canvas_import.csv") == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mini (4242)"],
-        ["    Points Possible", "", "", "", "", "5"],
+        ["    Points Possible", "", "", "", "", "6"],
         ["Doe, Jane", "101", "s101", "jdoe", "EEP 596 A", "5"],
         ["Roe, Frank", "102", "s102", "froe", "EEP 596 A", "4.5"],
         ["Smith, Ann", "103", "s103", "asmith", "EEP 596 A", "4.5"],

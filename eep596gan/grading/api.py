@@ -6,7 +6,6 @@ Each student is graded by student.py, here or in worker processes (worker.py).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import statistics
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from ..paths import cache_dir, data_dir
 from .course import Course, find_course, generate_release
+from .gradebook import finalize, record
 from .kernel import KernelOptions
 from .lms import (
     COLUMNS,
@@ -27,6 +27,7 @@ from .lms import (
     read_roster,
     select,
     with_roster,
+    write_grades,
 )
 from .references import resolve
 from .runner import RunOptions
@@ -36,7 +37,7 @@ from .student import Job, check_solutions, grade_student
 from .submissions import Submission, collect, extract_zip
 from .verdict import Status
 
-__all__ = ["grade", "add_arguments", "run", "COLUMNS"]
+__all__ = ["grade", "finalize_grades", "add_arguments", "run", "COLUMNS"]
 
 DEFAULT_TIMEOUT = 120
 
@@ -98,7 +99,8 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
     Args:
         assignment: the assignment's folder name under the course's source directory.
         submissions: the folder or .zip of submissions.
-        out: output folder: `grades.csv` and `feedback/<student_id>/<notebook>.html`.
+        out: output folder: `grades.csv`, `feedback/<student_id>/<notebook>.html` and
+            `formgrader/` (a gradebook for the written answers, see gradebook.py).
         course: the course folder (with nbgrader_config.py); default: found from the cwd up.
         jobs: students graded in parallel (one kernel each).
         timeout: seconds a cell may run before it is interrupted.
@@ -161,25 +163,37 @@ def grade(assignment: str, submissions: str | os.PathLike, out: str | os.PathLik
     for r in rows:
         r["max_code_score"] = top  # the source's maximum, also for rows the grader failed on
     timings = [(r["student_id"], *r.pop("_timing", ("", 0.0, 0.0))) for r in rows]
-    add_lms_columns(rows, students, late_penalty)
+    written = float(sum(c.points for s in sources for c in s.cells if c.role == "manual"))
+    add_lms_columns(rows, students, late_penalty, written)
     regraded = {r["student_id"] for r in rows}
+    record(course_obj, assignment, out, sorted(regraded))  # for formgrader (gradebook.py)
+    if any(r.get("written_score") or "written-ungraded" in r.get("status", "")
+           for r in previous):  # a regrade after --finalize: the TA's points stay in the row
+        rows = finalize(course_obj, assignment, out, rows, late_penalty)
     rows = sorted([r for r in previous if r["student_id"] not in regraded] + rows,
                   key=lambda r: r["student_id"])
     if table is not None:
+        rows = with_roster(rows, table, out, assignment, top, late_penalty, written)
+    write_grades(out, rows, timings)
+    _summary(rows, out / "grades.csv", seconds, jobs, use_sandbox)
+    return rows
+
+
+def finalize_grades(assignment: str, out: str | os.PathLike, *,
+                    course: str | os.PathLike | None = None, late_penalty: float = 0.0,
+                    roster: str | os.PathLike | None = None) -> list[dict]:
+    """grades.csv again, with the written scores TAs entered in formgrader (no kernel runs)."""
+    check_penalty(late_penalty)
+    table = read_roster(roster) if roster is not None else None
+    course_obj, out = find_course(course), Path(out).resolve()
+    rows = finalize(course_obj, assignment, out, previous_rows(out, assignment), late_penalty)
+    if table is not None:
+        top = max((float(r["max_code_score"]) for r in rows), default=0.0)
         rows = with_roster(rows, table, out, assignment, top, late_penalty)
-    csv_path = out / "grades.csv"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({k: _fmt(v) if isinstance(v, float) else v for k, v in r.items()}
-                         for r in rows)
-    with open(out / "timings.csv", "w", newline="") as f:  # which worker graded whom, and when
-        writer = csv.writer(f)
-        writer.writerow(("student_id", "worker", "start", "seconds"))
-        t0 = min((t[2] for t in timings if t[2]), default=0.0)
-        for sid, pid, begin, end in timings:
-            writer.writerow((sid, pid, f"{begin - t0:.2f}", f"{end - begin:.2f}"))
-    _summary(rows, csv_path, seconds, jobs, use_sandbox)
+    write_grades(out, rows, None)
+    ungraded = sum("written-ungraded" in r["status"] for r in rows)
+    print(f"grades: {out / 'grades.csv'} ({len(rows)} rows; written answers still ungraded "
+          f"for {ungraded})")
     return rows
 
 
@@ -248,7 +262,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of `eep596gan grade`."""
     parser.add_argument("assignment",
                         help="assignment name (a folder of the course's source directory)")
-    parser.add_argument("--submissions", required=True,
+    parser.add_argument("--submissions",
                         help="folder of <student_id>/<notebook>.ipynb, or an LMS .zip")
     parser.add_argument("--out", required=True, help="output folder for grades.csv and feedback/")
     parser.add_argument("--course", help="course folder with nbgrader_config.py (default: found "
@@ -264,12 +278,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "LATE_ marker), e.g. 0.1 = 10%% off; default 0")
     parser.add_argument("--roster", help="Canvas's gradebook export (.csv): also write "
                         "canvas_import.csv for Canvas's gradebook import")
+    parser.add_argument("--finalize", action="store_true",
+                        help="no grading: read the written answers' points and comments entered "
+                        "in formgrader (OUT/formgrader) into grades.csv and the feedback pages")
     parser.add_argument("--only", nargs="+", metavar="STUDENT",
                         help="grade these students again and merge them into --out's grades.csv")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `eep596gan grade` from parsed arguments; returns the exit status."""
+    if getattr(args, "finalize", False):
+        finalize_grades(args.assignment, args.out, course=args.course,
+                        late_penalty=args.late_penalty, roster=args.roster)
+        return 0
+    if not args.submissions:
+        raise ValueError("--submissions is required (a folder or an LMS .zip), except with "
+                         "--finalize")
     grade(args.assignment, args.submissions, args.out, course=args.course, jobs=args.jobs,
           timeout=args.timeout, progress=not getattr(args, "no_progress", False),
           late_penalty=args.late_penalty, roster=args.roster, only=args.only)

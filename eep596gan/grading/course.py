@@ -84,7 +84,8 @@ class Course:
 
 
 def generate_release(assignment: str, course: Course, *, force: bool = False,
-                     release_dir: str | os.PathLike | None = None) -> Path:
+                     release_dir: str | os.PathLike | None = None,
+                     db_url: str | None = None) -> Path:
     """Write the student version of an assignment into the release folder (nbgrader).
 
     nbgrader records the assignment in a gradebook; it goes to a temporary file, created here
@@ -94,6 +95,8 @@ def generate_release(assignment: str, course: Course, *, force: bool = False,
         force: regenerate an existing release; its folder is removed first, so a notebook
             removed from the source leaves the release too.
         release_dir: where the release goes instead of the course's (tests compare a fresh one).
+        db_url: a gradebook to record the assignment in (formgrader's, see gradebook.py)
+            instead of a temporary one.
     Returns:
         The assignment's release folder.
     """
@@ -111,7 +114,7 @@ def generate_release(assignment: str, course: Course, *, force: bool = False,
         cfg.CourseDirectory.root = str(course.root)
         if release_dir is not None:
             cfg.CourseDirectory.release_directory = str(out)
-        cfg.CourseDirectory.db_url = _new_gradebook(Path(tmp) / "gradebook.db")
+        cfg.CourseDirectory.db_url = db_url or _new_gradebook(Path(tmp) / "gradebook.db")
         cfg.GenerateAssignment.force = force
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         result = api.generate_assignment(assignment, force=force)

@@ -21,10 +21,12 @@ from pathlib import Path
 from .submissions import Submission
 
 __all__ = ["COLUMNS", "IDENTITY", "add_lms_columns", "read_roster", "missing_rows",
-           "write_canvas_import", "previous_rows", "select", "with_roster", "check_penalty"]
+           "write_canvas_import", "previous_rows", "select", "with_roster", "check_penalty",
+           "totals", "write_grades"]
 
 COLUMNS = ("student_id", "assignment", "lms_user_id", "lms_submission_id", "code_score",
-           "max_code_score", "late", "penalty", "raw_total", "total", "max_total", "status")
+           "max_code_score", "written_score", "max_written_score", "late", "penalty", "raw_total",
+           "total", "max_total", "status")
 # Canvas's gradebook export starts with these (Integration ID only on some instances).
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
 MISSING = "missing"
@@ -40,8 +42,10 @@ def check_penalty(late_penalty: float) -> None:
                          f"(0.1 = 10% off), got {late_penalty}")
 
 
-def add_lms_columns(rows: list[dict], students: list[Submission], late_penalty: float) -> None:
-    """Fill each row's LMS ids, `late`, `penalty`, `raw_total`, `total` and `max_total`."""
+def add_lms_columns(rows: list[dict], students: list[Submission], late_penalty: float,
+                    max_written: float = 0.0) -> None:
+    """Fill each row's LMS ids, `late`, `penalty`, `raw_total`, `total` and `max_total`; the
+    written score stays blank until `eep596gan grade --finalize` reads the TA's points."""
     check_penalty(late_penalty)
     by_id = {s.student_id: s for s in students}
     for row in rows:
@@ -49,10 +53,19 @@ def add_lms_columns(rows: list[dict], students: list[Submission], late_penalty: 
         row.setdefault("lms_user_id", lms.user_id if lms else "")
         row.setdefault("lms_submission_id", lms.submission_id if lms else "")
         late = row.get("late", "yes" if lms and lms.late else "no")
-        raw = float(row["code_score"])
-        penalty = round(late_penalty * raw, 6) if late == "yes" else 0.0
-        row.update(late=late, raw_total=raw, penalty=penalty, total=raw - penalty,
-                   max_total=float(row["max_code_score"]))
+        row.setdefault("written_score", "")
+        row.setdefault("max_written_score", max_written)
+        row["late"] = late
+        totals(row, late_penalty)
+
+
+def totals(row: dict, late_penalty: float) -> None:
+    """raw_total = code + written score (what is graded so far), the late penalty, total."""
+    written = row.get("written_score", "")
+    raw = float(row["code_score"]) + (float(written) if written != "" else 0.0)
+    penalty = round(late_penalty * raw, 6) if row.get("late") == "yes" else 0.0
+    row.update(raw_total=raw, penalty=penalty, total=raw - penalty,
+               max_total=float(row["max_code_score"]) + float(row.get("max_written_score") or 0))
 
 
 def read_roster(path: str | Path) -> tuple[list[str], list[list[str]], list[list[str]]]:
@@ -142,12 +155,12 @@ def select(students: list[Submission], only: list[str] | None) -> list[Submissio
 
 
 def with_roster(rows: list[dict], roster: tuple, out: Path, assignment: str, top: float,
-                 late_penalty: float) -> list[dict]:
+                 late_penalty: float, max_written: float = 0.0) -> list[dict]:
     """rows plus a `missing` row per roster student without one (`roster`: `read_roster`'s
     result); canvas_import.csv and unmatched.csv written."""
     header, others, students = roster
     missing = missing_rows(header, students, rows, assignment, top)
-    add_lms_columns(missing, [], late_penalty)
+    add_lms_columns(missing, [], late_penalty, max_written)
     rows = sorted(rows + missing, key=lambda r: r["student_id"])
     unmatched = write_canvas_import(out / "canvas_import.csv", header, others, students, rows,
                                     assignment)
@@ -160,3 +173,21 @@ def with_roster(rows: list[dict], roster: tuple, out: Path, assignment: str, top
               f"Canvas user id, or one the roster lacks): {out / 'unmatched.csv'}",
               file=sys.stderr)
     return rows
+
+
+def write_grades(out: Path, rows: list[dict], timings: list | None) -> None:
+    """OUT/grades.csv (COLUMNS) and, for a grading run, OUT/timings.csv."""
+    csv_path = out / "grades.csv"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: _fmt(v) if isinstance(v, float) else v for k, v in r.items()}
+                         for r in rows)
+    if timings is None:
+        return
+    with open(out / "timings.csv", "w", newline="") as f:  # which worker graded whom, and when
+        writer = csv.writer(f)
+        writer.writerow(("student_id", "worker", "start", "seconds"))
+        t0 = min((t[2] for t in timings if t[2]), default=0.0)
+        for sid, pid, begin, end in timings:
+            writer.writerow((sid, pid, f"{begin - t0:.2f}", f"{end - begin:.2f}"))

@@ -16,6 +16,7 @@ import nbformat
 from .assemble import grade_ids
 from .course import Course
 from .feedback import feedback_notebook, problem_html, render_html
+from .gradebook import write_autograded
 from .runner import RunOptions, run_notebook
 from .source import SourceNotebook
 from .submissions import Submission, load_notebook
@@ -88,6 +89,7 @@ def grade_student(job: Job, sub: Submission) -> dict:
         if status is None:
             try:
                 result = run_notebook(source, nb, job.options)
+                write_autograded(Path(job.out), job.assignment, sub.student_id, source, result)
                 page.write_text(render_html(feedback_notebook(sub.student_id, job.assignment,
                                                               source, result)))
             except Exception as err:  # a grader bug must not stop the batch

@@ -29,7 +29,7 @@ MAX_NOTEBOOK_MB = 100
 MAX_ZIP_MB = 4096
 IGNORED = ("__MACOSX", ".ipynb_checkpoints", ".DS_Store")
 RESUBMISSION = re.compile(r"^(?P<stem>.*?)(?:-(?P<n>\d+))?$")
-CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?P<late>LATE_)?(?P<uid>\d+)_(?P<order>\d+)_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<sid>[^_]+)_(?P<late>LATE_)?(?P<uid>\d+)_(?P<order>\d+)_(?P<file>.*)$")
 
 
 @dataclass
@@ -52,8 +52,9 @@ class LMSFile:
 
 
 def lms_file(filename: str) -> LMSFile | None:
-    """The LMS ids in a Canvas bulk-download file name, or None for any other name."""
-    m = CANVAS.match(filename)
+    """The LMS ids in a Canvas bulk-download file name (or a student folder named like its
+    prefix, `<slug>_[LATE_]<user id>_<submission id>`), or None for any other name."""
+    m = CANVAS.match(filename) or CANVAS.match(filename + "_")
     if m is None:
         return None
     return LMSFile(m.group("uid"), m.group("order"), m.group("late") is not None)
@@ -169,6 +170,7 @@ def collect(root: Path, names: list[str]) -> list[Submission]:
                     sub.files[path.stem] = path
                 else:
                     sub.others.append(path)
+            sub.lms = lms_file(entry.name)  # a folder named like Canvas's file prefix
         elif entry.suffix == ".ipynb":
             sid, name, rank = parse_flat(entry.name, names)
             sub = students.setdefault(_safe_id(sid), Submission(_safe_id(sid)))
@@ -179,6 +181,7 @@ def collect(root: Path, names: list[str]) -> list[Submission]:
                 sub.files[name] = entry
     for sub in students.values():  # the ids of the graded file (late if any graded one is)
         found = [f for f in map(lms_file, (p.name for p in sub.files.values())) if f]
+        found = found or ([sub.lms] if sub.lms else [])
         if found:
             last = max(found, key=lambda f: int(f.submission_id))
             sub.lms = LMSFile(last.user_id, last.submission_id, any(f.late for f in found))
