@@ -148,8 +148,8 @@ def test_batch_of_100_mixed_submissions_gets_100_rows_each_deserved(batch):
     with open(out / "grades.csv", newline="") as f:
         assert next(csv.reader(f)) == ["student_id", "assignment", "lms_user_id",
                                        "lms_submission_id", "code_score", "max_code_score",
-                                       "late", "penalty", "raw_total", "total", "max_total",
-                                       "status"]
+                                       "written_score", "max_written_score", "late", "penalty",
+                                       "raw_total", "total", "max_total", "status"]
     assert all(r["max_code_score"] == 5.0 and r["assignment"] == "mini" for r in rows)
     assert all(r["max_code_score"] == "5" for r in _rows(out).values())
     _check(variants, _rows(out), variants)
