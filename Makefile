@@ -31,10 +31,10 @@ lint: $(STAMP)
 
 # Library tests, the grading round trips, and every lecture and solution notebook (nbmake), in quick
 # mode. One thread per worker: two workers with two threads each would oversubscribe 2 cores.
-# One xdist group per test file, each round trip a group of its own, run first (tests/conftest.py).
+# Tests are handed out one by one, the grading round trips first (tests/conftest.py).
 TEST_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" EEP596GAN_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1
 test: $(STAMP) lint
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder \
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist load \
 		--nbmake --nbmake-timeout=600 --durations=25 tests lectures solutions
 
 # Regenerate the student versions from solutions/ (instructors only).

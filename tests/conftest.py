@@ -25,17 +25,15 @@ def cache_dir(tmp_path_factory):
     return path
 
 
-# Scheduling of `make test` (`pytest -n 2 --dist loadgroup --no-loadscope-reorder`): every test
-# file is one group, so its module fixtures (graded batches) are computed once, on one worker;
-# a module that sets ONE_GROUP_PER_TEST = True (the grading round trips, minutes each) gives
-# each of its tests a group of its own, and those run first, one per worker, so that the
-# longest work does not queue behind the rest on a single worker.
+# Scheduling of `make test` (`pytest -n 2 --dist load`): tests are handed to the two workers one
+# by one, in collection order. A module that sets ONE_GROUP_PER_TEST = True (the grading round
+# trips, minutes each) goes first, so that the longest tests start at once, one per worker,
+# instead of queueing behind the rest. (With pytest 9.2 and xdist 3.8 `--dist loadgroup` does not
+# group: xdist writes the group into `item._nodeid`, which no longer changes `item.nodeid`.)
+# A module fixture is computed once per worker that runs one of its tests.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     def alone(item):
         return bool(getattr(getattr(item, "module", None), "ONE_GROUP_PER_TEST", False))
 
-    for item in items:
-        group = item.nodeid if alone(item) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group.replace("@", "_")))
     items.sort(key=lambda item: not alone(item))  # stable: the file order is kept otherwise

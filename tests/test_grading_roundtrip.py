@@ -25,7 +25,7 @@ from submissions import (
 
 from eep596gan.grading import grade
 
-ONE_GROUP_PER_TEST = True  # minutes per assignment: each its own xdist group (tests/conftest.py)
+ONE_GROUP_PER_TEST = True  # minutes per assignment: scheduled first (tests/conftest.py)
 
 
 @pytest.mark.parametrize("assignment", sorted(VARIANTS))
