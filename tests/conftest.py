@@ -25,10 +25,11 @@ def cache_dir(tmp_path_factory):
     return path
 
 
-# Scheduling of `make test` (`pytest -n 2 --dist load`): tests are handed to the two workers one
-# by one, in collection order. A module that sets ONE_GROUP_PER_TEST = True (the grading round
-# trips, minutes each) goes first, so that the longest tests start at once, one per worker,
-# instead of queueing behind the rest. (With pytest 9.2 and xdist 3.8 `--dist loadgroup` does not
+# Scheduling of `make test` (`pytest -n 2 --dist load`): tests are handed to the two workers in
+# chunks, in collection order. A module that sets ONE_GROUP_PER_TEST = True (the grading round
+# trips, minutes each) goes first, so that the longest tests start at once instead of queueing
+# behind the rest (xdist's first chunk may still give all of them to one worker).
+# (With pytest 9.2 and xdist 3.8 `--dist loadgroup` does not
 # group: xdist writes the group into `item._nodeid`, which no longer changes `item.nodeid`.)
 # A module fixture is computed once per worker that runs one of its tests.
 @pytest.hookimpl(tryfirst=True)
